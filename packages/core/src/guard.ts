@@ -1,0 +1,39 @@
+import { diag } from '@opentelemetry/api';
+
+/**
+ * Runs a user-supplied hook so that nothing it does reaches the application: a throw or a
+ * rejected promise is reported through `diag` and otherwise ignored. Instrumentations call every
+ * hook through this; a hook that fails never changes what the client does.
+ */
+export function runHook<Args extends unknown[]>(
+  name: string,
+  hook: ((...args: Args) => unknown) | undefined,
+  ...args: Args
+): void {
+  if (hook === undefined) return;
+  try {
+    const result = hook(...args);
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(undefined, (error: unknown) => reportHookError(name, error));
+    }
+  } catch (error) {
+    reportHookError(name, error);
+  }
+}
+
+function reportHookError(name: string, error: unknown): void {
+  diag.error(`mqtrail: ${name} threw; the hook's error is ignored`, error);
+}
+
+/**
+ * Runs instrumentation's own bookkeeping around a client call. If mqtrail has a bug, the
+ * application must still work: the failure is reported and `fallback` is returned.
+ */
+export function safely<T>(what: string, work: () => T, fallback: T): T {
+  try {
+    return work();
+  } catch (error) {
+    diag.error(`mqtrail: ${what} failed; the message is handled without instrumentation`, error);
+    return fallback;
+  }
+}

@@ -1,0 +1,41 @@
+export {
+  CHAIN_HEADER,
+  CHAIN_HEADER_VERSION,
+  type ChainFacts,
+  decodeChainHeader,
+  encodeChainHeader,
+  getChainFacts,
+  MAX_CHAIN_HEADER_LENGTH,
+  nextChainFacts,
+  setChainFacts,
+} from './chain-header';
+export { destinationLabel, isTemporaryDestination, spanName, TEMPORARY_DESTINATION } from './destination';
+export { DuplicateDetector, type DuplicateDetectorOptions } from './duplicate-detector';
+export { errorType } from './error-type';
+export { runHook, safely } from './guard';
+export {
+  copyHeaders,
+  findHeader,
+  headerGetter,
+  headerSetter,
+  headerText,
+  MAX_HEADER_KEYS_SCANNED,
+  MAX_HEADER_VALUE_BYTES,
+  type MessageHeaders,
+} from './header-carrier';
+export {
+  DURATION_BUCKETS,
+  LATENCY_BUCKETS,
+  MessagingMetrics,
+  type MetricLabels,
+  metricAttributes,
+} from './metrics';
+export { redactUrl } from './redact';
+export {
+  Attr,
+  type MessagingSystem,
+  MessagingSystems,
+  MetricName,
+  type OperationType,
+  type SettleOutcome,
+} from './semconv';

@@ -1,0 +1,115 @@
+import {
+  AggregationTemporality,
+  type Histogram,
+  InMemoryMetricExporter,
+  MeterProvider,
+  type MetricData,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DURATION_BUCKETS, MessagingMetrics, metricAttributes } from './metrics';
+
+async function collect(reader: PeriodicExportingMetricReader): Promise<Map<string, MetricData>> {
+  const { resourceMetrics } = await reader.collect();
+  const byName = new Map<string, MetricData>();
+  for (const scope of resourceMetrics.scopeMetrics)
+    for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
+  return byName;
+}
+
+function histogramOf(metric: MetricData | undefined): Histogram {
+  const value = metric?.dataPoints[0]?.value;
+  if (typeof value !== 'object' || !('buckets' in value)) throw new Error(`no histogram point in ${metric?.descriptor.name}`);
+  return value;
+}
+
+describe('MessagingMetrics', () => {
+  let reader: PeriodicExportingMetricReader;
+  let metrics: MessagingMetrics;
+  const labels = { system: 'kafka', operation: 'send', destination: 'orders' } as const;
+
+  beforeEach(() => {
+    reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 60_000,
+    });
+    const provider = new MeterProvider({ readers: [reader] });
+    metrics = new MessagingMetrics(provider.getMeter('test'));
+  });
+
+  it('counts sent and consumed messages with semconv names and units', async () => {
+    metrics.recordSent(labels, 3);
+    metrics.recordConsumed({ ...labels, operation: 'process', consumerGroup: 'g' });
+    const byName = await collect(reader);
+    const sent = byName.get('messaging.client.sent.messages');
+    expect(sent?.descriptor.unit).toBe('{message}');
+    expect(sent?.dataPoints[0]?.value).toBe(3);
+    expect(sent?.dataPoints[0]?.attributes).toEqual({
+      'messaging.system': 'kafka',
+      'messaging.operation.name': 'send',
+      'messaging.destination.name': 'orders',
+    });
+    expect(byName.get('messaging.client.consumed.messages')?.dataPoints[0]?.attributes).toMatchObject({
+      'messaging.consumer.group.name': 'g',
+    });
+  });
+
+  it('times operations and processing in seconds with the advisory buckets', async () => {
+    metrics.startOperation(labels)();
+    metrics.startProcess({ ...labels, operation: 'process' })('TypeError');
+    const byName = await collect(reader);
+    for (const name of ['messaging.client.operation.duration', 'messaging.process.duration']) {
+      const metric = byName.get(name);
+      expect(metric?.descriptor.unit).toBe('s');
+      expect(histogramOf(metric).buckets.boundaries).toEqual(DURATION_BUCKETS);
+      expect(histogramOf(metric).count).toBe(1);
+    }
+    expect(byName.get('messaging.process.duration')?.dataPoints[0]?.attributes['error.type']).toBe('TypeError');
+  });
+
+  it('records delivery and chain latency, dropping negative skew', async () => {
+    metrics.recordDeliveryLatency(labels, 1000, 3000);
+    metrics.recordDeliveryLatency(labels, 5000, 3000);
+    metrics.recordChainLatency(labels, 0, 10_000);
+    const byName = await collect(reader);
+    const delivery = histogramOf(byName.get('mqtrail.delivery.latency'));
+    expect(delivery.count).toBe(1);
+    expect(delivery.sum).toBe(2);
+    expect(histogramOf(byName.get('mqtrail.chain.latency')).sum).toBe(10);
+  });
+
+  it('counts settle outcomes, redeliveries, duplicates, returns and lag', async () => {
+    metrics.recordSettled(labels, 'ack', 2);
+    metrics.recordSettled(labels, 'requeue');
+    metrics.recordRedelivered(labels);
+    metrics.recordDuplicate(labels);
+    metrics.recordReturned(labels);
+    metrics.recordConsumerLag({ ...labels, partition: 0, consumerGroup: 'g' }, 42);
+    const byName = await collect(reader);
+    const outcomes = byName
+      .get('mqtrail.settled.messages')
+      ?.dataPoints.map((p) => [p.attributes['mqtrail.settle.outcome'], p.value]);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        ['ack', 2],
+        ['requeue', 1],
+      ]),
+    );
+    for (const name of ['mqtrail.redelivered.messages', 'mqtrail.duplicate.messages', 'mqtrail.returned.messages']) {
+      expect(byName.get(name)?.dataPoints[0]?.value).toBe(1);
+    }
+    const lag = byName.get('mqtrail.kafka.consumer.lag')?.dataPoints[0];
+    expect(lag?.value).toBe(42);
+    expect(lag?.attributes['messaging.destination.partition.id']).toBe('0');
+  });
+});
+
+describe('metricAttributes', () => {
+  it('folds temporary destinations so labels stay bounded', () => {
+    expect(metricAttributes({ system: 'rabbitmq', operation: 'process', destination: 'amq.gen-123' })).toEqual({
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': '(temporary)',
+    });
+  });
+});

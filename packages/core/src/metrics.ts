@@ -1,0 +1,164 @@
+import type { Attributes, Counter, Gauge, Histogram, Meter } from '@opentelemetry/api';
+import { destinationLabel } from './destination';
+import { Attr, type MessagingSystem, MetricName, type SettleOutcome } from './semconv';
+
+/** Advisory buckets the messaging conventions give for operation and process durations. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** Waiting in a queue and whole chains take longer than one operation: buckets reach ten minutes. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/**
+ * The only attributes a metric point may carry. Every one is bounded: no routing keys,
+ * message ids, keys or offsets — those belong on spans.
+ */
+export interface MetricLabels {
+  system: MessagingSystem;
+  operation: string;
+  destination?: string;
+  partition?: string | number;
+  consumerGroup?: string;
+  errorType?: string;
+}
+
+/** Label object in semconv attribute names; temporary destinations folded to one value. */
+export function metricAttributes(labels: MetricLabels): Attributes {
+  const attributes: Attributes = {
+    [Attr.SYSTEM]: labels.system,
+    [Attr.OPERATION_NAME]: labels.operation,
+  };
+  if (labels.destination !== undefined) attributes[Attr.DESTINATION_NAME] = destinationLabel(labels.destination);
+  if (labels.partition !== undefined) attributes[Attr.DESTINATION_PARTITION_ID] = String(labels.partition);
+  if (labels.consumerGroup !== undefined) attributes[Attr.CONSUMER_GROUP_NAME] = labels.consumerGroup;
+  if (labels.errorType !== undefined) attributes[Attr.ERROR_TYPE] = labels.errorType;
+  return attributes;
+}
+
+/** Seconds elapsed since a `performance.now()` reading. */
+function secondsSince(startMs: number): number {
+  return (performance.now() - startMs) / 1000;
+}
+
+/**
+ * Every instrument mqtrail records, behind methods named for what happened, so instrumentations
+ * never build instruments or attribute objects themselves.
+ */
+export class MessagingMetrics {
+  private readonly sent: Counter;
+  private readonly consumed: Counter;
+  private readonly operationDuration: Histogram;
+  private readonly processDuration: Histogram;
+  private readonly deliveryLatency: Histogram;
+  private readonly chainLatency: Histogram;
+  private readonly settled: Counter;
+  private readonly redelivered: Counter;
+  private readonly duplicates: Counter;
+  private readonly returned: Counter;
+  private readonly consumerLag: Gauge;
+
+  constructor(meter: Meter) {
+    this.sent = meter.createCounter(MetricName.SENT_MESSAGES, {
+      description: 'Number of messages producers attempted to send to the broker.',
+      unit: '{message}',
+    });
+    this.consumed = meter.createCounter(MetricName.CONSUMED_MESSAGES, {
+      description: 'Number of messages that were delivered to the application.',
+      unit: '{message}',
+    });
+    this.operationDuration = meter.createHistogram(MetricName.OPERATION_DURATION, {
+      description: 'Duration of messaging operation initiated by a producer or consumer client.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.processDuration = meter.createHistogram(MetricName.PROCESS_DURATION, {
+      description: 'Duration of processing operation.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.deliveryLatency = meter.createHistogram(MetricName.DELIVERY_LATENCY, {
+      description: 'Time from a message being sent to the start of its processing.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.chainLatency = meter.createHistogram(MetricName.CHAIN_LATENCY, {
+      description: 'Time from the first send of a consumption chain to the end of processing this message.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.settled = meter.createCounter(MetricName.SETTLED_MESSAGES, {
+      description: 'Consumed messages by how they were settled (ack, requeue, drop, commit, ...).',
+      unit: '{message}',
+    });
+    this.redelivered = meter.createCounter(MetricName.REDELIVERED_MESSAGES, {
+      description: 'Consumed messages the broker marked as redelivered.',
+      unit: '{message}',
+    });
+    this.duplicates = meter.createCounter(MetricName.DUPLICATE_MESSAGES, {
+      description: 'Consumed messages already seen by the same consumer scope within the duplicate window.',
+      unit: '{message}',
+    });
+    this.returned = meter.createCounter(MetricName.RETURNED_MESSAGES, {
+      description: 'Published messages the broker returned as unroutable.',
+      unit: '{message}',
+    });
+    this.consumerLag = meter.createGauge(MetricName.KAFKA_CONSUMER_LAG, {
+      description: 'Messages between the high watermark and the offset being processed, per partition.',
+      unit: '{message}',
+    });
+  }
+
+  recordSent(labels: MetricLabels, count = 1): void {
+    this.sent.add(count, metricAttributes(labels));
+  }
+
+  recordConsumed(labels: MetricLabels, count = 1): void {
+    this.consumed.add(count, metricAttributes(labels));
+  }
+
+  /** Starts timing a send, receive or settle call; the returned function records it. */
+  startOperation(labels: MetricLabels): (errorType?: string) => void {
+    const start = performance.now();
+    return (errorType) => {
+      this.operationDuration.record(secondsSince(start), metricAttributes({ ...labels, errorType }));
+    };
+  }
+
+  /** Starts timing the processing of a message or batch; the returned function records it. */
+  startProcess(labels: MetricLabels): (errorType?: string) => void {
+    const start = performance.now();
+    return (errorType) => {
+      this.processDuration.record(secondsSince(start), metricAttributes({ ...labels, errorType }));
+    };
+  }
+
+  /** Send → start of processing. Negative values (clock skew between hosts) are dropped. */
+  recordDeliveryLatency(labels: MetricLabels, sentAtMs: number, nowMs = Date.now()): void {
+    const seconds = (nowMs - sentAtMs) / 1000;
+    if (seconds >= 0 && Number.isFinite(seconds)) this.deliveryLatency.record(seconds, metricAttributes(labels));
+  }
+
+  /** Chain origin → end of this message's processing. */
+  recordChainLatency(labels: MetricLabels, originAtMs: number, nowMs = Date.now()): void {
+    const seconds = (nowMs - originAtMs) / 1000;
+    if (seconds >= 0 && Number.isFinite(seconds)) this.chainLatency.record(seconds, metricAttributes(labels));
+  }
+
+  recordSettled(labels: MetricLabels, outcome: SettleOutcome, count = 1): void {
+    this.settled.add(count, { ...metricAttributes(labels), [Attr.SETTLE_OUTCOME]: outcome });
+  }
+
+  recordRedelivered(labels: MetricLabels): void {
+    this.redelivered.add(1, metricAttributes(labels));
+  }
+
+  recordDuplicate(labels: MetricLabels): void {
+    this.duplicates.add(1, metricAttributes(labels));
+  }
+
+  recordReturned(labels: MetricLabels): void {
+    this.returned.add(1, metricAttributes(labels));
+  }
+
+  recordConsumerLag(labels: MetricLabels, lag: number): void {
+    if (lag >= 0 && Number.isFinite(lag)) this.consumerLag.record(lag, metricAttributes(labels));
+  }
+}

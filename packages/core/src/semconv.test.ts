@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { destinationLabel, isTemporaryDestination, spanName, TEMPORARY_DESTINATION } from './destination';
+import { errorType } from './error-type';
+import { Attr, MetricName } from './semconv';
+
+describe('span names', () => {
+  it('is "{operation} {destination}"', () => {
+    expect(spanName('send', 'orders')).toBe('send orders');
+    expect(spanName('process', 'payments')).toBe('process payments');
+  });
+
+  it('leaves temporary and empty destinations out', () => {
+    expect(spanName('process', 'amq.gen-JzTY20BRgKO-HjmUJj0wLg')).toBe('process');
+    expect(spanName('send', 'amq.rabbitmq.reply-to.g1h2AA==.xyz')).toBe('send');
+    expect(spanName('send', '')).toBe('send');
+    expect(spanName('send', undefined)).toBe('send');
+  });
+
+  it('folds temporary destinations into one metric label', () => {
+    expect(isTemporaryDestination('amq.gen-abc')).toBe(true);
+    expect(isTemporaryDestination('orders')).toBe(false);
+    expect(destinationLabel('amq.gen-abc')).toBe(TEMPORARY_DESTINATION);
+    expect(destinationLabel('orders')).toBe('orders');
+  });
+});
+
+describe('semconv names', () => {
+  it('uses the messaging convention names', () => {
+    expect(Attr.SYSTEM).toBe('messaging.system');
+    expect(Attr.DESTINATION_NAME).toBe('messaging.destination.name');
+    expect(Attr.KAFKA_MESSAGE_KEY).toBe('messaging.kafka.message.key');
+    expect(MetricName.SENT_MESSAGES).toBe('messaging.client.sent.messages');
+    expect(MetricName.PROCESS_DURATION).toBe('messaging.process.duration');
+  });
+});
+
+describe('errorType', () => {
+  class KafkaJSNumberOfRetriesExceeded extends Error {
+    override name = 'KafkaJSNumberOfRetriesExceeded';
+  }
+  class PlainSubclass extends Error {}
+
+  it('names the error class, never the message', () => {
+    expect(errorType(new KafkaJSNumberOfRetriesExceeded('order 42 failed'))).toBe('KafkaJSNumberOfRetriesExceeded');
+    expect(errorType(new PlainSubclass('x'))).toBe('PlainSubclass');
+    expect(errorType(new TypeError('x'))).toBe('TypeError');
+    expect(errorType(new Error('x'))).toBe('Error');
+  });
+
+  it('falls back to _OTHER for values that are not errors', () => {
+    for (const value of [undefined, null, 'boom', 42, {}]) expect(errorType(value)).toBe('_OTHER');
+  });
+
+  it('survives hostile thrown values', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('getter');
+        },
+      },
+    );
+    expect(errorType(hostile)).toBe('_OTHER');
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * Names from the OpenTelemetry messaging semantic conventions that mqtrail emits, in one place.
+ *
+ * The incubating entry point is recommended to be pinned to an exact version, which this package
+ * does. Where 1.45 renamed an attribute (`messaging.system` → `messaging.system.name`,
+ * `messaging.kafka.*` → `kafka.*`) mqtrail keeps the names the backends and dashboards of today
+ * query, as the issues ask; moving to the new names is a change to this file alone.
+ */
+import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_CLIENT_ID,
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_DESTINATION_TEMPORARY,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+  ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+  ATTR_MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_SYSTEM_VALUE_KAFKA,
+  MESSAGING_SYSTEM_VALUE_RABBITMQ,
+  METRIC_MESSAGING_CLIENT_CONSUMED_MESSAGES,
+  METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
+  METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
+  METRIC_MESSAGING_PROCESS_DURATION,
+} from '@opentelemetry/semantic-conventions/incubating';
+
+export const Attr = {
+  SYSTEM: ATTR_MESSAGING_SYSTEM,
+  OPERATION_NAME: ATTR_MESSAGING_OPERATION_NAME,
+  OPERATION_TYPE: ATTR_MESSAGING_OPERATION_TYPE,
+  DESTINATION_NAME: ATTR_MESSAGING_DESTINATION_NAME,
+  DESTINATION_TEMPORARY: ATTR_MESSAGING_DESTINATION_TEMPORARY,
+  DESTINATION_PARTITION_ID: ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  CONSUMER_GROUP_NAME: ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  CLIENT_ID: ATTR_MESSAGING_CLIENT_ID,
+  BATCH_MESSAGE_COUNT: ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  MESSAGE_ID: ATTR_MESSAGING_MESSAGE_ID,
+  MESSAGE_CONVERSATION_ID: ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
+  MESSAGE_BODY_SIZE: ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+  KAFKA_MESSAGE_KEY: ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  KAFKA_MESSAGE_TOMBSTONE: ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE,
+  KAFKA_OFFSET: ATTR_MESSAGING_KAFKA_OFFSET,
+  RABBITMQ_ROUTING_KEY: ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+  RABBITMQ_DELIVERY_TAG: ATTR_MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
+  SERVER_ADDRESS: ATTR_SERVER_ADDRESS,
+  SERVER_PORT: ATTR_SERVER_PORT,
+  ERROR_TYPE: ATTR_ERROR_TYPE,
+  // mqtrail's own, under its prefix: no convention covers consumption-chain facts.
+  SETTLE_OUTCOME: 'mqtrail.settle.outcome',
+  CHAIN_HOPS: 'mqtrail.chain.hops',
+  CHAIN_ORIGIN_TIME: 'mqtrail.chain.origin_time',
+  REDELIVERED: 'mqtrail.redelivered',
+  DELIVERY_COUNT: 'mqtrail.delivery_count',
+  DUPLICATE: 'mqtrail.duplicate',
+} as const;
+
+export const MetricName = {
+  SENT_MESSAGES: METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
+  CONSUMED_MESSAGES: METRIC_MESSAGING_CLIENT_CONSUMED_MESSAGES,
+  OPERATION_DURATION: METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
+  PROCESS_DURATION: METRIC_MESSAGING_PROCESS_DURATION,
+  DELIVERY_LATENCY: 'mqtrail.delivery.latency',
+  CHAIN_LATENCY: 'mqtrail.chain.latency',
+  SETTLED_MESSAGES: 'mqtrail.settled.messages',
+  REDELIVERED_MESSAGES: 'mqtrail.redelivered.messages',
+  DUPLICATE_MESSAGES: 'mqtrail.duplicate.messages',
+  RETURNED_MESSAGES: 'mqtrail.returned.messages',
+  KAFKA_CONSUMER_LAG: 'mqtrail.kafka.consumer.lag',
+} as const;
+
+export type MessagingSystem = typeof MESSAGING_SYSTEM_VALUE_KAFKA | typeof MESSAGING_SYSTEM_VALUE_RABBITMQ;
+export const MessagingSystems = {
+  KAFKA: MESSAGING_SYSTEM_VALUE_KAFKA,
+  RABBITMQ: MESSAGING_SYSTEM_VALUE_RABBITMQ,
+} as const;
+
+/** `messaging.operation.type` values. */
+export type OperationType = 'create' | 'send' | 'receive' | 'process' | 'settle';
+
+/** How a consumed message ended: a closed set so metric labels stay bounded. */
+export type SettleOutcome =
+  | 'ack'
+  | 'requeue'
+  | 'drop'
+  | 'dead-letter'
+  | 'commit'
+  | 'auto'
+  | 'closed'
+  | 'timeout'
+  | 'error';
