@@ -9,6 +9,13 @@ export {
   nextChainFacts,
   setChainFacts,
 } from './chain-header';
+export {
+  type ConsumeSpan,
+  type ConsumeSpanOptions,
+  type ExtractedMessage,
+  extractMessage,
+  startConsumeSpan,
+} from './consume';
 export { destinationLabel, isTemporaryDestination, spanName, TEMPORARY_DESTINATION } from './destination';
 export { DuplicateDetector, type DuplicateDetectorOptions } from './duplicate-detector';
 export { errorType } from './error-type';
@@ -23,6 +30,7 @@ export {
   MAX_HEADER_VALUE_BYTES,
   type MessageHeaders,
 } from './header-carrier';
+export { type BeginProcessOptions, MessageProcess, type ProcessDeps, type ProcessEnd } from './message-process';
 export {
   DURATION_BUCKETS,
   LATENCY_BUCKETS,
@@ -30,6 +38,8 @@ export {
   type MetricLabels,
   metricAttributes,
 } from './metrics';
+export { type AnyFunction, type MethodPatch, type Shim, unwrapAll, wrapAll } from './patch';
+export { injectHeaders, type SendSpan, type SendSpanOptions, startSendSpan } from './produce';
 export { redactUrl } from './redact';
 export {
   Attr,
@@ -39,3 +49,4 @@ export {
   type OperationType,
   type SettleOutcome,
 } from './semconv';
+export { recordSettlement, recordSpanError } from './span-outcome';

@@ -19,7 +19,8 @@ async function collect(reader: PeriodicExportingMetricReader): Promise<Map<strin
 
 function histogramOf(metric: MetricData | undefined): Histogram {
   const value = metric?.dataPoints[0]?.value;
-  if (typeof value !== 'object' || !('buckets' in value)) throw new Error(`no histogram point in ${metric?.descriptor.name}`);
+  if (typeof value !== 'object' || !('buckets' in value))
+    throw new Error(`no histogram point in ${metric?.descriptor.name}`);
   return value;
 }
 

@@ -1,0 +1,101 @@
+import type { Context, Span, Tracer } from '@opentelemetry/api';
+import type { ChainFacts } from './chain-header';
+import { type ConsumeSpanOptions, startConsumeSpan } from './consume';
+import type { DuplicateDetector } from './duplicate-detector';
+import type { MessagingMetrics, MetricLabels } from './metrics';
+import { Attr, type SettleOutcome } from './semconv';
+import { recordSettlement, recordSpanError } from './span-outcome';
+
+export interface ProcessDeps {
+  tracer: Tracer;
+  metrics: MessagingMetrics;
+  duplicates: DuplicateDetector;
+}
+
+export interface BeginProcessOptions extends ConsumeSpanOptions {
+  /** Bounded metric labels for this message (system, operation, destination, group, partition). */
+  labels: MetricLabels;
+  /** Consumer scope for duplicate detection (consumer group, queue). */
+  duplicateScope: string;
+  /**
+   * Identities besides the creation span id under which this message counts as already seen,
+   * e.g. `topic/partition/offset` for Kafka or the message id for AMQP.
+   */
+  identities?: string[];
+  /** The broker said it delivered this message before. */
+  redelivered?: boolean;
+}
+
+export interface ProcessEnd {
+  outcome?: SettleOutcome;
+  error?: unknown;
+}
+
+/**
+ * One consumed message from delivery to settlement: the span, and every metric that belongs to
+ * it, recorded at the right moment. Both instrumentations use this so a `process` span means the
+ * same thing whichever broker it came from. `end` is idempotent: the first call wins, because a
+ * message can be settled, time out and see its channel close, in any order.
+ */
+export class MessageProcess {
+  readonly span: Span;
+  /** Context to run the user's handler in. */
+  readonly context: Context;
+  readonly chain: ChainFacts;
+  readonly duplicate: boolean;
+  private readonly labels: MetricLabels;
+  private readonly metrics: MessagingMetrics;
+  private readonly endTiming: (errorType?: string) => void;
+  private ended = false;
+
+  constructor(deps: ProcessDeps, options: BeginProcessOptions) {
+    const started = startConsumeSpan(deps.tracer, options);
+    this.span = started.span;
+    this.context = started.context;
+    this.chain = started.chain;
+    this.labels = options.labels;
+    this.metrics = deps.metrics;
+
+    this.metrics.recordConsumed(this.labels);
+    this.metrics.recordDeliveryLatency(this.labels, this.chain.sentAt, options.now);
+    this.endTiming = this.metrics.startProcess(this.labels);
+
+    this.duplicate = isDuplicate(deps.duplicates, options);
+    if (this.duplicate) {
+      this.metrics.recordDuplicate(this.labels);
+      this.span.setAttribute(Attr.DUPLICATE, true);
+    }
+    if (options.redelivered) {
+      this.metrics.recordRedelivered(this.labels);
+      this.span.setAttribute(Attr.REDELIVERED, true);
+    }
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Ends the span and records duration, chain latency and the settle outcome, once. */
+  end({ outcome, error }: ProcessEnd = {}): void {
+    if (this.ended) return;
+    this.ended = true;
+    const type = error === undefined ? undefined : recordSpanError(this.span, error);
+    if (outcome !== undefined) {
+      recordSettlement(this.span, outcome);
+      this.metrics.recordSettled(this.labels, outcome);
+    }
+    this.endTiming(type);
+    this.metrics.recordChainLatency(this.labels, this.chain.originAt);
+    this.span.end();
+  }
+}
+
+function isDuplicate(detector: DuplicateDetector, options: BeginProcessOptions): boolean {
+  const identities = options.identities ? [...options.identities] : [];
+  const creation = options.message.creation;
+  if (creation !== undefined) identities.push(`span:${creation.spanId}`);
+  let seen = false;
+  // Check every identity, not just until the first hit, so each one is remembered.
+  for (const identity of identities) if (detector.check(options.duplicateScope, identity)) seen = true;
+  return seen;
+}

@@ -1,0 +1,22 @@
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { errorType } from './error-type';
+import { Attr, type SettleOutcome } from './semconv';
+
+/**
+ * Marks a span failed the way the conventions ask: `error.type`, ERROR status, and the exception
+ * recorded as an event. Returns the error type, for the metric recorded alongside.
+ */
+export function recordSpanError(span: Span, error: unknown): string {
+  const type = errorType(error);
+  span.setAttribute(Attr.ERROR_TYPE, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  if (error instanceof Error) span.recordException(error);
+  else span.recordException({ name: type, message: String(error) });
+  return type;
+}
+
+/** Records how a consumed message was settled, as an attribute and as an event with its time. */
+export function recordSettlement(span: Span, outcome: SettleOutcome): void {
+  span.setAttribute(Attr.SETTLE_OUTCOME, outcome);
+  span.addEvent(`settle ${outcome}`, { [Attr.SETTLE_OUTCOME]: outcome });
+}
