@@ -1,0 +1,159 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CHAIN_HEADER, decodeChainHeader, getChainFacts } from './chain-header';
+import { extractMessage, startConsumeSpan } from './consume';
+import { DuplicateDetector } from './duplicate-detector';
+import { MessageProcess } from './message-process';
+import { MessagingMetrics } from './metrics';
+import { injectHeaders, startSendSpan } from './produce';
+import { installTestTelemetry } from './test-support/otel';
+
+const telemetry = installTestTelemetry();
+const tracer = trace.getTracer('test');
+
+function send(destination: string, headers: unknown = { user: 'x' }) {
+  const sent = startSendSpan(tracer, { system: 'kafka', destination });
+  const wire = injectHeaders(sent.context, sent.chain, headers);
+  sent.span.end();
+  return { sent, wire };
+}
+
+describe('send → consume', () => {
+  beforeEach(() => telemetry.reset());
+
+  it('gives each message its own PRODUCER span, injected into a copy of the headers', async () => {
+    const original = { user: 'x' };
+    const { sent, wire } = send('orders', original);
+    expect(original).toEqual({ user: 'x' });
+    expect(wire.user).toBe('x');
+    expect(wire.traceparent).toContain(sent.span.spanContext().spanId);
+    expect(decodeChainHeader(wire[CHAIN_HEADER])).toMatchObject({ hops: 1 });
+    const [span] = await telemetry.spans();
+    expect(span?.name).toBe('send orders');
+    expect(span?.kind).toBe(SpanKind.PRODUCER);
+    expect(span?.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': 'orders',
+    });
+  });
+
+  it('parents the process span on the creation context and links to it', async () => {
+    const { sent, wire } = send('orders');
+    const consumed = startConsumeSpan(tracer, {
+      system: 'kafka',
+      destination: 'orders',
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+      ambient: ROOT_CONTEXT,
+    });
+    consumed.span.end();
+    const span = (await telemetry.spans()).find((s) => s.name === 'process orders');
+    expect(span?.kind).toBe(SpanKind.CONSUMER);
+    expect(span?.parentSpanContext?.spanId).toBe(sent.span.spanContext().spanId);
+    expect(span?.links.map((l) => l.context.spanId)).toEqual([sent.span.spanContext().spanId]);
+    expect(span?.spanContext().traceId).toBe(sent.span.spanContext().traceId);
+  });
+
+  it('with useLinksForConsume keeps the ambient parent and only links', async () => {
+    const { sent, wire } = send('orders');
+    const ambient = tracer.startSpan('ambient');
+    const consumed = startConsumeSpan(tracer, {
+      system: 'kafka',
+      destination: 'orders',
+      message: extractMessage(wire),
+      useLinksForConsume: true,
+      ambient: trace.setSpan(ROOT_CONTEXT, ambient),
+    });
+    consumed.span.end();
+    ambient.end();
+    const span = (await telemetry.spans()).find((s) => s.name === 'process orders');
+    expect(span?.parentSpanContext?.spanId).toBe(ambient.spanContext().spanId);
+    expect(span?.links[0]?.context.spanId).toBe(sent.span.spanContext().spanId);
+  });
+
+  it('carries origin and hop count forward when a consumer sends', async () => {
+    const first = send('orders');
+    const consumed = startConsumeSpan(tracer, {
+      system: 'kafka',
+      destination: 'orders',
+      message: extractMessage(first.wire),
+      useLinksForConsume: false,
+    });
+    const second = context.with(consumed.context, () => send('payments'));
+    consumed.span.end();
+    const chain = decodeChainHeader(second.wire[CHAIN_HEADER]);
+    expect(chain?.hops).toBe(2);
+    expect(chain?.originAt).toBe(first.sent.chain.originAt);
+    expect(second.sent.span.spanContext().traceId).toBe(first.sent.span.spanContext().traceId);
+  });
+
+  it('treats garbage headers as a message without context, starting a chain at hop 1', async () => {
+    const message = extractMessage({ traceparent: Buffer.from([0xff, 0x00]), mqtrail: 'nope', baggage: 42 });
+    expect(message.creation).toBeUndefined();
+    expect(message.chain).toBeUndefined();
+    const consumed = startConsumeSpan(tracer, {
+      system: 'rabbitmq',
+      destination: 'q',
+      message,
+      useLinksForConsume: false,
+      fallbackSentAt: 1_000,
+      ambient: ROOT_CONTEXT,
+    });
+    consumed.span.end();
+    expect(consumed.chain).toEqual({ sentAt: 1_000, originAt: 1_000, hops: 1 });
+    expect(getChainFacts(consumed.context)).toBe(consumed.chain);
+    expect(consumed.chainFromHeader).toBe(false);
+    expect((await telemetry.spans()).at(-1)?.links).toEqual([]);
+  });
+
+  it('hands baggage from the headers to the handler context', async () => {
+    const withBaggage = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ tenant: { value: 'acme' } }));
+    const wire = context.with(withBaggage, () => send('orders').wire);
+    const consumed = startConsumeSpan(tracer, {
+      system: 'kafka',
+      destination: 'orders',
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+    });
+    consumed.span.end();
+    expect(propagation.getBaggage(consumed.context)?.getEntry('tenant')?.value).toBe('acme');
+  });
+});
+
+describe('MessageProcess', () => {
+  beforeEach(() => telemetry.reset());
+  const deps = () => ({
+    tracer,
+    metrics: new MessagingMetrics(telemetry.meterProvider.getMeter('test')),
+    duplicates: new DuplicateDetector(),
+  });
+
+  it('ends once, records the outcome, the error and the metrics', async () => {
+    const { wire } = send('orders');
+    const d = deps();
+    const options = {
+      system: 'rabbitmq' as const,
+      destination: 'orders',
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+      labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'orders' },
+      duplicateScope: 'orders',
+    };
+    const process = new MessageProcess(d, options);
+    process.end({ outcome: 'requeue', error: new TypeError('handler failed') });
+    process.end({ outcome: 'ack' });
+    const spans = (await telemetry.spans()).filter((s) => s.name === 'process orders');
+    expect(spans).toHaveLength(1);
+    expect(spans[0]?.attributes).toMatchObject({ 'mqtrail.settle.outcome': 'requeue', 'error.type': 'TypeError' });
+    expect(spans[0]?.events.map((e) => e.name)).toEqual(['exception', 'settle requeue']);
+
+    const again = new MessageProcess(d, { ...options, redelivered: true });
+    again.end({ outcome: 'ack' });
+    expect(again.duplicate).toBe(true);
+    const metrics = await telemetry.collectMetrics();
+    expect(metrics.get('mqtrail.duplicate.messages')?.dataPoints[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(metrics.get('mqtrail.redelivered.messages')?.dataPoints[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(metrics.get('mqtrail.chain.latency')).toBeDefined();
+  });
+});
