@@ -18,7 +18,8 @@ svc_tag() { printf '%s\n' "$STATE_DIR/$1"; }
 
 # Pids of all live processes tagged for service $1 (one grep over /proc).
 tagged_pids() {
-  local needle="MQTRAIL_SERVICE_TAG=$(svc_tag "$1")" f pid
+  local needle f pid
+  needle="MQTRAIL_SERVICE_TAG=$(svc_tag "$1")"
   # -z: environ is NUL-separated; -x -F: whole entry, literal; -l: file names.
   grep -lzxF -- "$needle" /proc/[0-9]*/environ 2>/dev/null | while read -r f; do
     pid=${f#/proc/}; pid=${pid%/environ}
