@@ -28,14 +28,14 @@ describe('real services', () => {
       await producer.connect();
       await producer.send({ topic, messages: [{ key: 'k', value: 'hello kafka', headers: { h: 'v' } }] });
 
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
       const received = new Promise<{ value: string; header: string }>((resolve) => {
         void consumer.run({
           eachMessage: async ({ message }) =>
             resolve({ value: String(message.value), header: String(message.headers?.h) }),
         });
       });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
       await expect(received).resolves.toEqual({ value: 'hello kafka', header: 'v' });
     } finally {
       await consumer.disconnect();
