@@ -1,0 +1,105 @@
+/**
+ * `pnpm demo`: runs the shop against the local services and shows what mqtrail saw.
+ *
+ *   --duration <s>   how long orders are placed (default 30)
+ *   --forever        place orders until Ctrl-C
+ *   --rate <n>       orders per second (default 5)
+ *   --quiet-faults   no fault injection
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type RunningService, SHOP_SERVICES, startService, stopService } from './services';
+import { printSummary } from './summary';
+import { Tally } from './tally';
+
+const REPO = path.join(__dirname, '..', '..', '..', '..');
+
+function ensureServices(): void {
+  const ctl = path.join(REPO, 'scripts', 'services', 'ctl');
+  try {
+    execFileSync(ctl, ['status'], { stdio: 'ignore' });
+  } catch {
+    console.log('Starting local services (RabbitMQ, Kafka, Jaeger, Prometheus)…');
+    execFileSync(ctl, ['up'], { stdio: 'inherit' });
+  }
+}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '30' },
+      forever: { type: 'boolean', default: false },
+      rate: { type: 'string', default: '5' },
+      'quiet-faults': { type: 'boolean', default: false },
+    },
+  });
+  const duration = Number(values.duration);
+  const rate = Number(values.rate);
+  if (!Number.isFinite(duration) || duration <= 0) throw new Error('--duration must be a positive number of seconds');
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 200)
+    throw new Error('--rate must be between 0 and 200 orders per second');
+  return {
+    durationMs: values.forever ? Number.POSITIVE_INFINITY : duration * 1000,
+    rate,
+    faults: !values['quiet-faults'],
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  ensureServices();
+
+  const tally = new Tally();
+  const env: Record<string, string> = { SHOP_ORDER_RATE: String(options.rate) };
+  if (!options.faults) {
+    for (const name of ['FAIL', 'SLOW', 'REDELIVER', 'DUPLICATE', 'UNROUTABLE', 'STRAND'])
+      env[`SHOP_${name}_RATE`] = '0';
+  }
+
+  const running: RunningService[] = [];
+  const stopAll = async () => {
+    for (const service of [...running].reverse()) await stopService(service);
+  };
+  try {
+    // Consumers first, so no order waits for a consumer that is still starting.
+    for (const name of SHOP_SERVICES) {
+      const service = startService(name, env, (event) => tally.add(event));
+      running.push(service);
+      await service.ready;
+    }
+    console.log(
+      options.durationMs === Number.POSITIVE_INFINITY
+        ? 'Shop running; Ctrl-C to stop.'
+        : `Shop running for ${options.durationMs / 1000}s…`,
+    );
+
+    const started = Date.now();
+    let interrupted = false;
+    process.once('SIGINT', () => {
+      interrupted = true;
+    });
+    while (!interrupted && Date.now() - started < options.durationMs) {
+      await sleep(2000);
+      console.log(tally.progressLine(Math.round((Date.now() - started) / 1000)));
+    }
+
+    // Stop placing orders, let the chain drain, then stop the consumers (they flush on exit).
+    const orders = running.find((service) => service.name === 'orders');
+    if (orders) await stopService(orders);
+    const drainDeadline = Date.now() + 20_000;
+    while (tally.inFlight > 0 && Date.now() < drainDeadline) await sleep(250);
+    await stopAll();
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  await printSummary(tally);
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
