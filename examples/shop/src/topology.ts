@@ -43,6 +43,8 @@ export async function assertKafkaTopology(kafka: Kafka): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    // payments and shipping both call this; only the first creates the topic.
+    if ((await admin.listTopics()).includes(PAYMENTS_TOPIC)) return;
     await admin.createTopics({ topics: [{ topic: PAYMENTS_TOPIC, numPartitions: 3 }], waitForLeaders: true });
   } finally {
     await admin.disconnect();
