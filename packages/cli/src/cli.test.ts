@@ -29,7 +29,7 @@ async function run(argv: string[], io: Partial<CliIo> = {}) {
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-/** Two lost messages, one consumed twice (requeued, then redelivered), one dead-lettered. */
+/** Two lost messages, one consumed twice (its channel closed before the ack, so it was redelivered), one dead-lettered. */
 function faultyTraces(): void {
   const trace = new TraceBuilder();
   trace.send({ service: 'api', destination: 'nobody', at: 0 });
@@ -41,7 +41,7 @@ function faultyTraces(): void {
     messages: [twice],
     at: ms(3),
     duration: ms(1),
-    outcome: 'requeue',
+    outcome: 'closed',
   });
   trace.consume({
     service: 'billing',

@@ -47,6 +47,14 @@ export class DuplicateDetector {
     return duplicate;
   }
 
+  /**
+   * Forgets `identity` in `scope`: for a delivery that did not complete (requeued, or failed so the
+   * client will deliver it again), whose next delivery is a redelivery rather than a duplicate.
+   */
+  forget(scope: string, identity: string): void {
+    this.seenAt.delete(`${scope}\u0000${identity}`);
+  }
+
   get size(): number {
     return this.seenAt.size;
   }

@@ -46,6 +46,10 @@ export class MessageProcess {
   private readonly labels: MetricLabels;
   private readonly metrics: MessagingMetrics;
   private readonly endTiming: (errorType?: string) => void;
+  private readonly duplicates: DuplicateDetector;
+  private readonly duplicateScope: string;
+  /** Identities this delivery was the first to record, to forget again if it does not complete. */
+  private readonly firstSeen: string[];
   private ended = false;
 
   constructor(deps: ProcessDeps, options: BeginProcessOptions) {
@@ -60,7 +64,11 @@ export class MessageProcess {
     this.metrics.recordDeliveryLatency(this.labels, this.chain.sentAt, options.now);
     this.endTiming = this.metrics.startProcess(this.labels);
 
-    this.duplicate = isDuplicate(deps.duplicates, options);
+    this.duplicates = deps.duplicates;
+    this.duplicateScope = options.duplicateScope;
+    const { duplicate, firstSeen } = checkIdentities(deps.duplicates, options);
+    this.duplicate = duplicate;
+    this.firstSeen = firstSeen;
     if (this.duplicate) {
       this.metrics.recordDuplicate(this.labels);
       this.span.setAttribute(Attr.DUPLICATE, true);
@@ -79,6 +87,11 @@ export class MessageProcess {
   end({ outcome, error }: ProcessEnd = {}): void {
     if (this.ended) return;
     this.ended = true;
+    // Requeued, or failed with no settlement (Kafka retries the offset): the next delivery is a
+    // redelivery of unfinished work, not the same message processed twice.
+    if (outcome === 'requeue' || (outcome === undefined && error !== undefined)) {
+      for (const identity of this.firstSeen) this.duplicates.forget(this.duplicateScope, identity);
+    }
     const type = error === undefined ? undefined : recordSpanError(this.span, error);
     if (outcome !== undefined) {
       recordSettlement(this.span, outcome);
@@ -90,12 +103,17 @@ export class MessageProcess {
   }
 }
 
-function isDuplicate(detector: DuplicateDetector, options: BeginProcessOptions): boolean {
+function checkIdentities(
+  detector: DuplicateDetector,
+  options: BeginProcessOptions,
+): { duplicate: boolean; firstSeen: string[] } {
   const identities = options.identities ? [...options.identities] : [];
   const creation = options.message.creation;
   if (creation !== undefined) identities.push(`span:${creation.spanId}`);
-  let seen = false;
+  const firstSeen: string[] = [];
   // Check every identity, not just until the first hit, so each one is remembered.
-  for (const identity of identities) if (detector.check(options.duplicateScope, identity)) seen = true;
-  return seen;
+  for (const identity of identities) {
+    if (!detector.check(options.duplicateScope, identity)) firstSeen.push(identity);
+  }
+  return { duplicate: firstSeen.length < identities.length, firstSeen };
 }

@@ -141,12 +141,12 @@ describe('MessageProcess', () => {
       duplicateScope: 'orders',
     };
     const process = new MessageProcess(d, options);
-    process.end({ outcome: 'requeue', error: new TypeError('handler failed') });
+    process.end({ outcome: 'drop', error: new TypeError('handler failed') });
     process.end({ outcome: 'ack' });
     const spans = (await telemetry.spans()).filter((s) => s.name === 'process orders');
     expect(spans).toHaveLength(1);
-    expect(spans[0]?.attributes).toMatchObject({ 'mqtrail.settle.outcome': 'requeue', 'error.type': 'TypeError' });
-    expect(spans[0]?.events.map((e) => e.name)).toEqual(['exception', 'settle requeue']);
+    expect(spans[0]?.attributes).toMatchObject({ 'mqtrail.settle.outcome': 'drop', 'error.type': 'TypeError' });
+    expect(spans[0]?.events.map((e) => e.name)).toEqual(['exception', 'settle drop']);
 
     const again = new MessageProcess(d, { ...options, redelivered: true });
     again.end({ outcome: 'ack' });
@@ -155,5 +155,29 @@ describe('MessageProcess', () => {
     expect(metrics.get('mqtrail.duplicate.messages')?.dataPoints[0]?.value).toBeGreaterThanOrEqual(1);
     expect(metrics.get('mqtrail.redelivered.messages')?.dataPoints[0]?.value).toBeGreaterThanOrEqual(1);
     expect(metrics.get('mqtrail.chain.latency')).toBeDefined();
+  });
+
+  it('does not count a redelivery of requeued or failed work as a duplicate', async () => {
+    const { wire } = send('orders');
+    const d = deps();
+    const options = {
+      system: 'rabbitmq' as const,
+      destination: 'orders',
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+      labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'orders' },
+      duplicateScope: 'orders',
+      identities: ['message-id:42'],
+    };
+    new MessageProcess(d, options).end({ outcome: 'requeue' });
+    const redelivery = new MessageProcess(d, { ...options, redelivered: true });
+    expect(redelivery.duplicate).toBe(false);
+    redelivery.end({ error: new Error('handler failed') });
+    const retry = new MessageProcess(d, options);
+    expect(retry.duplicate).toBe(false);
+    retry.end({ outcome: 'ack' });
+    const again = new MessageProcess(d, options);
+    expect(again.duplicate).toBe(true);
+    again.end({ outcome: 'ack' });
   });
 });

@@ -65,7 +65,8 @@ function syntheticTrace(index: number): JaegerTrace {
 }
 
 describe('AuditAggregator memory', () => {
-  it('keeps compact per-message records, not spans, for 100,000 spans', () => {
+  // A generous timeout: 100,000 spans on a shared 2-core CI machine can take a while.
+  it('keeps compact per-message records, not spans, for 100,000 spans', { timeout: 60_000 }, () => {
     const aggregator = new AuditAggregator({ startUs: T0, endUs: T0 + ms(60_000), graceUs: 0 });
     const before = heapUsed();
     for (let index = 0; index < TRACES; index++) aggregator.addTrace(syntheticTrace(index));

@@ -100,7 +100,7 @@ describe('AuditAggregator', () => {
       messages: [sent],
       at: ms(1),
       duration: ms(1),
-      outcome: 'requeue',
+      outcome: 'closed',
     });
     const second = trace.consume({
       service: 'billing',

@@ -399,7 +399,10 @@ export class AuditAggregator {
     for (const [key, list] of byConsumer) {
       const consumerScope = Math.floor(key / 2);
       const reasons: DuplicateFinding['reasons'] = [];
-      if (list.length > 1 && ref.sendSpanId !== undefined) reasons.push('same-message');
+      // A delivery the consumer requeued did not finish: the next one is a redelivery (reported as
+      // such), not the message processed twice.
+      const finished = list.filter((delivery) => this.strings.value(delivery.outcome) !== 'requeue');
+      if (finished.length > 1 && ref.sendSpanId !== undefined) reasons.push('same-message');
       if (list.some((delivery) => delivery.flags & DUPLICATE)) reasons.push('flagged');
       if (reasons.length === 0) continue;
       const [consumer, consumerDestination] = this.scope(consumerScope);

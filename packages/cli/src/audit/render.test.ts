@@ -23,7 +23,7 @@ function report() {
     messages: [twice],
     at: ms(2),
     duration: ms(1),
-    outcome: 'requeue',
+    outcome: 'closed',
   });
   trace.consume({
     service: 'billing',
