@@ -15,6 +15,8 @@ export interface ChildOptions {
   esm?: boolean;
   /** Most time the process may take before it is killed and the test fails. */
   timeoutMs?: number;
+  /** Extra Node.js flags, e.g. `--expose-gc`, placed before the preload. */
+  nodeArgs?: string[];
 }
 
 export interface Child {
@@ -34,7 +36,7 @@ export function startChild(script: string, options: ChildOptions): Child {
   const preload = options.esm
     ? ['--import', path.join(__dirname, 'preload.mjs')]
     : ['--require', path.join(__dirname, 'preload.cjs')];
-  const child = spawn(process.execPath, [...preload, script], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...preload, script], {
     env: {
       ...process.env,
       OTEL_SERVICE_NAME: options.serviceName,

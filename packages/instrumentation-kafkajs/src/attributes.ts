@@ -1,0 +1,208 @@
+/**
+ * Span attributes and metric labels built from kafkajs values. Pure functions of their input:
+ * everything here takes `unknown`, because it reads what applications and foreign producers
+ * hand to kafkajs, and must give "no attribute" rather than throw for anything unexpected.
+ */
+
+import { Attr, MessagingSystems, type MetricLabels } from '@mqtrail/core';
+import type { Attributes } from '@opentelemetry/api';
+
+export const SYSTEM = MessagingSystems.KAFKA;
+
+/** What mqtrail knows about the `Kafka` client a producer or consumer was created from. */
+export interface ClientInfo {
+  clientId?: string;
+  serverAddress?: string;
+  serverPort?: number;
+}
+
+/** Keys longer than this are not recorded: a span attribute is no place for a blob. */
+export const MAX_KEY_BYTES = 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** `host:port`, `[v6]:port` or a bare host, as kafkajs accepts in `brokers`. */
+export function parseBroker(broker: unknown): { address: string; port?: number } | undefined {
+  if (typeof broker !== 'string' || broker === '') return undefined;
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(broker);
+  if (bracketed?.[1] !== undefined) return withPort(bracketed[1], bracketed[2]);
+  const colon = broker.lastIndexOf(':');
+  // More than one colon without brackets is an IPv6 address without a port.
+  if (colon < 0 || broker.indexOf(':') !== colon) return { address: broker };
+  return withPort(broker.slice(0, colon), broker.slice(colon + 1));
+}
+
+function withPort(address: string, port: string | undefined): { address: string; port?: number } {
+  const number = port === undefined || !/^\d{1,5}$/.test(port) ? undefined : Number(port);
+  return number !== undefined && number > 0 && number < 65_536 ? { address, port: number } : { address };
+}
+
+/**
+ * Client id and the first broker of a `new Kafka(config)`. Brokers given as a function are
+ * discovered at connect time, so there is no configured address to report.
+ */
+export function clientInfo(config: unknown): ClientInfo {
+  if (!isObject(config)) return {};
+  const info: ClientInfo = {};
+  if (typeof config.clientId === 'string' && config.clientId !== '') info.clientId = config.clientId;
+  const first = Array.isArray(config.brokers) ? parseBroker(config.brokers[0]) : undefined;
+  if (first !== undefined) {
+    info.serverAddress = first.address;
+    if (first.port !== undefined) info.serverPort = first.port;
+  }
+  return info;
+}
+
+/**
+ * `messaging.kafka.message.key`: string keys as they are, Buffer keys when they are valid UTF-8.
+ * The conventions ask to leave out keys without an unambiguous string form, so binary keys
+ * (and oversized ones) give nothing.
+ */
+export function messageKey(key: unknown): string | undefined {
+  if (typeof key === 'string') return Buffer.byteLength(key) <= MAX_KEY_BYTES ? key : undefined;
+  if (key instanceof Uint8Array && key.byteLength <= MAX_KEY_BYTES) {
+    try {
+      return utf8.decode(key);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Size of a message value in bytes; undefined for a tombstone or anything not a body. */
+export function bodySize(value: unknown): number | undefined {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (value instanceof Uint8Array) return value.byteLength;
+  return undefined;
+}
+
+/** A Kafka offset (an int64 as a decimal string) as a number, when it is exactly representable. */
+export function offsetNumber(offset: unknown): number | undefined {
+  const number = typeof offset === 'number' ? offset : typeof offset === 'string' ? Number(offset) : Number.NaN;
+  return Number.isSafeInteger(number) ? number : undefined;
+}
+
+/**
+ * A partition number from kafkajs payloads, which are not consistent: the offsets kafkajs commits
+ * on its own are keyed by partition as object keys, so they arrive as strings ('0').
+ */
+export function partitionNumber(partition: unknown): number | undefined {
+  const number = typeof partition === 'string' && /^\d{1,9}$/.test(partition) ? Number(partition) : partition;
+  return typeof number === 'number' && Number.isInteger(number) && number >= 0 ? number : undefined;
+}
+
+/** Kafka message timestamps are epoch milliseconds as strings; undefined when absent or garbage. */
+export function timestampMs(timestamp: unknown): number | undefined {
+  const ms = offsetNumber(timestamp);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
+export function clientAttributes(client: ClientInfo): Attributes {
+  const attributes: Attributes = {};
+  if (client.clientId !== undefined) attributes[Attr.CLIENT_ID] = client.clientId;
+  if (client.serverAddress !== undefined) attributes[Attr.SERVER_ADDRESS] = client.serverAddress;
+  if (client.serverPort !== undefined) attributes[Attr.SERVER_PORT] = client.serverPort;
+  return attributes;
+}
+
+export interface MessageAttributeOptions {
+  captureMessageKey: boolean;
+  captureBodySize: boolean;
+}
+
+/** Key, tombstone and body size of one message, on `send` and `process` spans alike. */
+function messageAttributes(message: Record<string, unknown>, options: MessageAttributeOptions): Attributes {
+  const attributes: Attributes = {};
+  if (options.captureMessageKey) {
+    const key = messageKey(message.key);
+    if (key !== undefined) attributes[Attr.KAFKA_MESSAGE_KEY] = key;
+  }
+  if (message.value === null) attributes[Attr.KAFKA_MESSAGE_TOMBSTONE] = true;
+  if (options.captureBodySize) {
+    const size = bodySize(message.value);
+    if (size !== undefined) attributes[Attr.MESSAGE_BODY_SIZE] = size;
+  }
+  return attributes;
+}
+
+/** Attributes of a `send` span, beyond the ones core's `startSendSpan` sets. */
+export function sendAttributes(
+  client: ClientInfo,
+  message: Record<string, unknown>,
+  options: MessageAttributeOptions,
+): Attributes {
+  const attributes = { ...clientAttributes(client), ...messageAttributes(message, options) };
+  // A partition chosen by the caller is known now; one chosen by the partitioner only after the ack.
+  if (Number.isInteger(message.partition)) attributes[Attr.DESTINATION_PARTITION_ID] = String(message.partition);
+  return attributes;
+}
+
+export interface ConsumerScope {
+  client: ClientInfo;
+  /** The consumer group; kafkajs requires one for every consumer. */
+  groupId: string;
+}
+
+/** Attributes of a per-message `process` span, beyond the ones core's `startConsumeSpan` sets. */
+export function processAttributes(
+  scope: ConsumerScope,
+  partition: number,
+  message: Record<string, unknown>,
+  options: MessageAttributeOptions,
+): Attributes {
+  const attributes: Attributes = {
+    ...clientAttributes(scope.client),
+    ...messageAttributes(message, options),
+    [Attr.CONSUMER_GROUP_NAME]: scope.groupId,
+    [Attr.DESTINATION_PARTITION_ID]: String(partition),
+  };
+  const offset = offsetNumber(message.offset);
+  if (offset !== undefined) attributes[Attr.KAFKA_OFFSET] = offset;
+  return attributes;
+}
+
+/** Attributes of the one `process` span of an `eachBatch` call. */
+export function batchAttributes(scope: ConsumerScope, topic: string, partition: number, count: number): Attributes {
+  return {
+    ...clientAttributes(scope.client),
+    [Attr.SYSTEM]: SYSTEM,
+    [Attr.OPERATION_NAME]: 'process',
+    [Attr.OPERATION_TYPE]: 'process',
+    [Attr.DESTINATION_NAME]: topic,
+    [Attr.DESTINATION_PARTITION_ID]: String(partition),
+    [Attr.CONSUMER_GROUP_NAME]: scope.groupId,
+    [Attr.BATCH_MESSAGE_COUNT]: count,
+  };
+}
+
+/** Duplicate identity of a Kafka message: a replay after a rebalance or a seek has the same one. */
+export function offsetIdentity(topic: string, partition: number, offset: unknown): string {
+  return `offset:${topic}/${partition}/${String(offset)}`;
+}
+
+/** Metric labels of everything that happens to consumed messages of one partition. */
+export function processLabels(scope: ConsumerScope, topic: string, partition: number): MetricLabels {
+  return { system: SYSTEM, operation: 'process', destination: topic, partition, consumerGroup: scope.groupId };
+}
+
+/**
+ * The partition each topic's messages went to, from a produce response (`RecordMetadata[]`).
+ * kafkajs answers per topic-partition, not per message, so a topic whose messages were spread
+ * over several partitions maps to `null`: which message went where is not reported.
+ */
+export function partitionsByTopic(metadata: unknown): Map<string, number | null> {
+  const partitions = new Map<string, number | null>();
+  if (!Array.isArray(metadata)) return partitions;
+  for (const entry of metadata) {
+    if (!isObject(entry) || typeof entry.topicName !== 'string' || !Number.isInteger(entry.partition)) continue;
+    const known = partitions.get(entry.topicName);
+    const partition = entry.partition as number;
+    partitions.set(entry.topicName, known === undefined || known === partition ? partition : null);
+  }
+  return partitions;
+}

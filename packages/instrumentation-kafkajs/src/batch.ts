@@ -1,0 +1,207 @@
+/**
+ * `eachBatch`: one CONSUMER `process <topic>` span per batch, linked to every message's creation
+ * context, with the handler running inside it. Every per-message metric (consumed, delivery and
+ * chain latency, duplicates, commit accounting) is recorded here, once per message, whether or
+ * not the application also asks for per-message spans with `traceBatchMessage`.
+ */
+
+import {
+  type AnyFunction,
+  Attr,
+  type DuplicateDetector,
+  type ExtractedMessage,
+  extractMessage,
+  recordSpanError,
+  runHook,
+  safely,
+  spanName,
+  startConsumeSpan,
+} from '@mqtrail/core';
+import { type Context, context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import type { Batch, KafkaMessage } from 'kafkajs';
+import {
+  batchAttributes,
+  type ConsumerScope,
+  offsetIdentity,
+  offsetNumber,
+  processAttributes,
+  processLabels,
+  SYSTEM,
+  timestampMs,
+} from './attributes';
+import { addCreationLink, relateToCreation } from './creation-link';
+import { failure, runTraced } from './run-traced';
+import type { WrapContext } from './wrap-context';
+
+type Fields = Record<string, unknown>;
+
+interface MessageFacts {
+  extracted: ExtractedMessage;
+  duplicate: boolean;
+}
+
+/** What `traceBatchMessage` needs to know about a batch the instrumentation traced. */
+interface TracedBatch {
+  ctx: WrapContext;
+  scope: ConsumerScope;
+  topic: string;
+  partition: number;
+  span: Span;
+  /** Context the batch handler runs in. */
+  context: Context;
+  facts: Map<object, MessageFacts>;
+}
+
+// Keyed by kafkajs's batch object, so the entry goes away with the batch.
+const tracedBatches = new WeakMap<object, TracedBatch>();
+
+function isObject(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Same rule as core's `MessageProcess`: any identity seen before makes the message a duplicate.
+ * Identities seen for the first time are collected in `firstSeen`, to forget if the batch fails.
+ */
+function isDuplicate(detector: DuplicateDetector, scope: string, identities: string[], firstSeen: string[]): boolean {
+  let seen = false;
+  for (const identity of identities) {
+    if (detector.check(scope, identity)) seen = true;
+    else firstSeen.push(identity);
+  }
+  return seen;
+}
+
+/**
+ * Starts the batch span and records every per-message metric, or returns undefined when the
+ * payload is not shaped as kafkajs delivers it or the topic is ignored.
+ */
+export function beginBatch(
+  ctx: WrapContext,
+  scope: ConsumerScope,
+  batch: unknown,
+): { traced: TracedBatch; end: (error: unknown) => void } | undefined {
+  if (!isObject(batch) || typeof batch.topic !== 'string' || !Number.isInteger(batch.partition)) return undefined;
+  if (!Array.isArray(batch.messages)) return undefined;
+  const topic = batch.topic;
+  if (ctx.config().isIgnored(topic)) return undefined;
+  const partition = Number(batch.partition);
+  const labels = processLabels(scope, topic, partition);
+  const now = Date.now();
+  const links: Link[] = [];
+  const facts = new Map<object, MessageFacts>();
+  const origins: number[] = [];
+  const firstSeen: string[] = [];
+  const messages: unknown[] = batch.messages;
+
+  for (const message of messages) {
+    if (!isObject(message)) continue;
+    const extracted = extractMessage(message.headers);
+    if (extracted.creation !== undefined) links.push({ context: extracted.creation });
+    const sentAt = extracted.chain?.sentAt ?? timestampMs(message.timestamp) ?? now;
+    ctx.metrics.recordDeliveryLatency(labels, sentAt, now);
+    origins.push(extracted.chain?.originAt ?? sentAt);
+    const identities = [offsetIdentity(topic, partition, message.offset)];
+    if (extracted.creation !== undefined) identities.push(`span:${extracted.creation.spanId}`);
+    const duplicate = isDuplicate(ctx.duplicates, scope.groupId, identities, firstSeen);
+    if (duplicate) ctx.metrics.recordDuplicate(labels);
+    facts.set(message, { extracted, duplicate });
+    const offset = offsetNumber(message.offset);
+    if (offset !== undefined) ctx.commits.delivered(scope.groupId, topic, partition, offset);
+  }
+  ctx.metrics.recordConsumed(labels, messages.length);
+
+  const ambient = context.active();
+  const span = ctx.tracer.startSpan(
+    spanName('process', topic),
+    { kind: SpanKind.CONSUMER, attributes: batchAttributes(scope, topic, partition, messages.length), links },
+    ambient,
+  );
+  const endTiming = ctx.metrics.startProcess(labels);
+  const traced: TracedBatch = { ctx, scope, topic, partition, span, context: trace.setSpan(ambient, span), facts };
+  tracedBatches.set(batch, traced);
+  const end = (error: unknown) => {
+    // kafkajs delivers a failed batch again: that is a retry of unfinished work, not a duplicate.
+    if (error !== undefined) for (const identity of firstSeen) ctx.duplicates.forget(scope.groupId, identity);
+    const type = error === undefined ? undefined : recordSpanError(span, error);
+    endTiming(type);
+    for (const origin of origins) ctx.metrics.recordChainLatency(labels, origin);
+    span.end();
+  };
+  return { traced, end };
+}
+
+/** The user's `eachBatch`, run inside the batch's `process` span, which ends when it settles. */
+export function traceEachBatch(ctx: WrapContext, scope: ConsumerScope, handler: AnyFunction): AnyFunction {
+  return function eachBatch(this: unknown, payload: unknown, ...rest: unknown[]) {
+    const started = safely(
+      'starting a kafkajs batch span',
+      () => (isObject(payload) ? beginBatch(ctx, scope, payload.batch) : undefined),
+      undefined,
+    );
+    if (started === undefined) return handler.call(this, payload, ...rest);
+    return runTraced(
+      started.traced.context,
+      () => handler.call(this, payload, ...rest),
+      (outcome) => started.end(failure(outcome)),
+    );
+  };
+}
+
+function startBatchMessage(batch: unknown, message: unknown): { span: Span; context: Context } | undefined {
+  if (!isObject(batch) || !isObject(message)) return undefined;
+  const traced = tracedBatches.get(batch);
+  if (traced === undefined) return undefined;
+  const { ctx, scope, topic, partition } = traced;
+  const config = ctx.config();
+  const facts = traced.facts.get(message) ?? { extracted: extractMessage(message.headers), duplicate: false };
+  const relation = relateToCreation(facts.extracted, config.useLinksForConsume);
+  const { span, context: handlerContext } = startConsumeSpan(ctx.tracer, {
+    system: SYSTEM,
+    destination: topic,
+    message: relation.message,
+    ambient: relation.ambient,
+    useLinksForConsume: config.useLinksForConsume,
+    attributes: processAttributes(scope, partition, message, config),
+    fallbackSentAt: timestampMs(message.timestamp),
+  });
+  addCreationLink(span, relation);
+  if (facts.duplicate) span.setAttribute(Attr.DUPLICATE, true);
+  if (span.isRecording()) {
+    runHook('consumerHook', config.consumerHook, span, {
+      topic,
+      partition,
+      message: message as unknown as KafkaMessage,
+    });
+  }
+  return { span, context: handlerContext };
+}
+
+/**
+ * Runs `handler` for one message of an `eachBatch` batch inside its own CONSUMER
+ * `process <topic>` span: parented to the message's creation context (or, with
+ * `useLinksForConsume`, to the active context, normally the batch span) and linked to it. What the
+ * handler sends continues the message's trace and consumption chain. The span ends when the
+ * handler returns or its promise settles; its result or error is returned or thrown unchanged.
+ *
+ * Metrics are not recorded again here: the batch already counted the message. For a batch the
+ * instrumentation did not trace (instrumentation disabled, ignored topic) the handler simply runs.
+ *
+ * ```js
+ * eachBatch: async ({ batch }) => {
+ *   for (const message of batch.messages) {
+ *     await traceBatchMessage(batch, message, () => handle(message));
+ *   }
+ * }
+ * ```
+ */
+export function traceBatchMessage<T>(batch: Batch, message: KafkaMessage, handler: () => T): T {
+  const started = safely('starting a kafkajs batch message span', () => startBatchMessage(batch, message), undefined);
+  if (started === undefined) return handler();
+  const { span } = started;
+  return runTraced(started.context, handler, (outcome) => {
+    const error = failure(outcome);
+    if (error !== undefined) recordSpanError(span, error);
+    span.end();
+  });
+}

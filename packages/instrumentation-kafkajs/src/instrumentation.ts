@@ -1,0 +1,93 @@
+import { MessagingMetrics, type MethodPatch, type Shim, unwrapAll, wrapAll } from '@mqtrail/core';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
+import { wrapConsumerFactory, wrapKafkaClass, wrapProducerFactory } from './client';
+import { type ResolvedConfig, resolveConfig } from './config';
+import type { KafkaJsInstrumentationConfig } from './types';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+import { createWrapContext, type WrapContext } from './wrap-context';
+
+/** kafkajs versions this instrumentation patches; others load unpatched. */
+export const SUPPORTED_VERSIONS = ['>=2.0.0 <3'];
+
+type Fields = Record<string, unknown>;
+
+function isObject(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * What to patch in a loaded kafkajs, as data. Under CommonJS `exports` is kafkajs's own exports
+ * object; under ESM it is import-in-the-middle's namespace, whose `default` is that object again:
+ * both hold a `Kafka` binding an application may construct through.
+ */
+function kafkaPatches(exports: unknown, ctx: WrapContext): MethodPatch[] {
+  if (!isObject(exports)) return [];
+  const holders = [exports, exports.default].filter(
+    (holder): holder is Fields => isObject(holder) && typeof holder.Kafka === 'function',
+  );
+  const kafka = holders[0]?.Kafka as { prototype?: unknown; __original?: { prototype?: unknown } } | undefined;
+  const prototype = isWrapped(kafka) ? kafka?.__original?.prototype : kafka?.prototype;
+  const patches: MethodPatch[] = [...new Set(holders)].map((holder) => ({
+    target: holder,
+    method: 'Kafka',
+    wrapper: wrapKafkaClass(ctx.clients),
+  }));
+  if (isObject(prototype)) {
+    patches.push(
+      { target: prototype, method: 'producer', wrapper: wrapProducerFactory(ctx) },
+      { target: prototype, method: 'consumer', wrapper: wrapConsumerFactory(ctx) },
+    );
+  }
+  return patches;
+}
+
+export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumentationConfig> {
+  // The base constructor calls `_updateMetricInstruments` and `init` before this class's fields
+  // would be initialised; `declare` fields are not emitted, so nothing resets what they set.
+  declare private metrics: MessagingMetrics;
+  declare private context: WrapContext | undefined;
+  declare private resolved: { raw: KafkaJsInstrumentationConfig; config: ResolvedConfig } | undefined;
+
+  constructor(config: KafkaJsInstrumentationConfig = {}) {
+    super(PACKAGE_NAME, PACKAGE_VERSION, config);
+  }
+
+  protected override _updateMetricInstruments(): void {
+    this.metrics = new MessagingMetrics(this.meter);
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition {
+    return new InstrumentationNodeModuleDefinition(
+      'kafkajs',
+      SUPPORTED_VERSIONS,
+      (exports: unknown) => {
+        wrapAll(this.shim(), kafkaPatches(exports, this.wrapContext()));
+        return exports;
+      },
+      (exports: unknown) => {
+        unwrapAll(this.shim(), kafkaPatches(exports, this.wrapContext()));
+      },
+    );
+  }
+
+  /** The configuration with defaults applied, re-resolved only when `setConfig` replaced it. */
+  private currentConfig(): ResolvedConfig {
+    const raw = this.getConfig();
+    if (this.resolved?.raw !== raw) this.resolved = { raw, config: resolveConfig(raw) };
+    return this.resolved.config;
+  }
+
+  private shim(): Shim {
+    return { wrap: this._wrap, unwrap: this._unwrap };
+  }
+
+  private wrapContext(): WrapContext {
+    this.context ??= createWrapContext({
+      tracer: () => this.tracer,
+      metrics: () => this.metrics,
+      config: () => this.currentConfig(),
+      shim: this.shim(),
+    });
+    return this.context;
+  }
+}

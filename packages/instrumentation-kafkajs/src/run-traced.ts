@@ -1,0 +1,49 @@
+import { safely } from '@mqtrail/core';
+import { type Context, context } from '@opentelemetry/api';
+
+/** How a traced call ended: what it returned or resolved to, or what it threw or rejected with. */
+export type CallOutcome = { failed: false; value: unknown } | { failed: true; error: unknown };
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Runs `call` inside `active` and reports once how it ended: when it returns or throws, or when
+ * the promise it returns settles. What `call` returns, throws or rejects with reaches the caller
+ * unchanged; `onEnd` is mqtrail's bookkeeping and runs guarded, so it can never replace it.
+ */
+export function runTraced<T>(active: Context, call: () => T, onEnd: (outcome: CallOutcome) => void): T {
+  const end = (outcome: CallOutcome) => safely('ending a span', () => onEnd(outcome), undefined);
+  let result: T;
+  try {
+    result = context.with(active, call);
+  } catch (error) {
+    end({ failed: true, error });
+    throw error;
+  }
+  if (!isThenable(result)) {
+    end({ failed: false, value: result });
+    return result;
+  }
+  return result.then(
+    (value) => {
+      end({ failed: false, value });
+      return value;
+    },
+    (error: unknown) => {
+      end({ failed: true, error });
+      throw error;
+    },
+  ) as T;
+}
+
+/** `error` for core's `MessageProcess.end` and `recordSpanError`, which read undefined as success. */
+export function failure(outcome: CallOutcome): unknown {
+  if (!outcome.failed) return undefined;
+  return outcome.error === undefined ? null : outcome.error;
+}
