@@ -5,8 +5,10 @@
  *   --forever        place orders until Ctrl-C
  *   --rate <n>       orders per second (default 5)
  *   --quiet-faults   no fault injection
+ *   --summary-json <file>  also write the counts and the shown trace id as JSON (for tests)
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunningService, SHOP_SERVICES, startService, stopService } from './services';
@@ -32,6 +34,7 @@ function parseOptions() {
       forever: { type: 'boolean', default: false },
       rate: { type: 'string', default: '5' },
       'quiet-faults': { type: 'boolean', default: false },
+      'summary-json': { type: 'string' },
     },
   });
   const duration = Number(values.duration);
@@ -43,6 +46,7 @@ function parseOptions() {
     durationMs: values.forever ? Number.POSITIVE_INFINITY : duration * 1000,
     rate,
     faults: !values['quiet-faults'],
+    summaryJson: values['summary-json'],
   };
 }
 
@@ -96,7 +100,10 @@ async function main(): Promise<void> {
     await stopAll();
     throw error;
   }
-  await printSummary(tally);
+  const shownTraceId = await printSummary(tally);
+  if (options.summaryJson !== undefined) {
+    writeFileSync(options.summaryJson, JSON.stringify({ traceId: shownTraceId, counts: tally.counts }, null, 2));
+  }
 }
 
 main().catch((error: unknown) => {

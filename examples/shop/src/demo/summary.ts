@@ -21,7 +21,8 @@ async function renderOneChain(tally: Tally): Promise<string> {
   }
 }
 
-export async function printSummary(tally: Tally): Promise<void> {
+/** Prints the chain of the newest completed order and the counts; returns that order's trace id. */
+export async function printSummary(tally: Tally): Promise<string | undefined> {
   const c = tally.counts;
   console.log('\nOne order, end to end:\n');
   console.log(await renderOneChain(tally));
@@ -46,4 +47,5 @@ export async function printSummary(tally: Tally): Promise<void> {
     `  Prometheus     ${PROMETHEUS_URL}/graph?g0.expr=${encodeURIComponent('sum by (messaging_destination_name, mqtrail_settle_outcome) (mqtrail_settled_messages_total)')}`,
   );
   console.log('  Audit          packages/cli/bin/mqtrail.js audit --since 5m');
+  return tally.completedTraces.at(-1);
 }
