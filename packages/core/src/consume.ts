@@ -15,7 +15,7 @@ import {
 import { CHAIN_HEADER, type ChainFacts, decodeChainHeader, setChainFacts } from './chain-header';
 import { isTemporaryDestination, spanName } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
-import { Attr, type MessagingSystem, type OperationType } from './semconv';
+import { Attr, CHILD_OF_LINK, type MessagingSystem, type OperationType } from './semconv';
 
 export interface ExtractedMessage {
   /** Context extracted from the headers (trace context and baggage), ROOT_CONTEXT-based. */
@@ -76,7 +76,14 @@ export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): C
   const { creation } = options.message;
   const parent = options.useLinksForConsume || creation === undefined ? ambient : options.message.context;
   const operation = options.operationType ?? 'process';
-  const links: Link[] = creation === undefined ? [] : [{ context: creation }];
+  const links: Link[] = [];
+  if (creation !== undefined) {
+    // A link that repeats the parent is folded into the parent reference by Jaeger's OTLP
+    // translation (makeJaegerProtoReferences), taking the link's `opentracing.ref_type`:
+    // FOLLOWS_FROM unless marked. Marking it child_of keeps the CHILD_OF edge in Jaeger.
+    const repeatsParent = parent === options.message.context;
+    links.push(repeatsParent ? { context: creation, attributes: CHILD_OF_LINK } : { context: creation });
+  }
   const attributes: Attributes = {
     [Attr.SYSTEM]: options.system,
     [Attr.OPERATION_NAME]: operation,

@@ -43,6 +43,7 @@ export { injectHeaders, type SendSpan, type SendSpanOptions, startSendSpan } fro
 export { redactUrl } from './redact';
 export {
   Attr,
+  CHILD_OF_LINK,
   type MessagingSystem,
   MessagingSystems,
   MetricName,

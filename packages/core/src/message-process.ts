@@ -110,10 +110,5 @@ function checkIdentities(
   const identities = options.identities ? [...options.identities] : [];
   const creation = options.message.creation;
   if (creation !== undefined) identities.push(`span:${creation.spanId}`);
-  const firstSeen: string[] = [];
-  // Check every identity, not just until the first hit, so each one is remembered.
-  for (const identity of identities) {
-    if (!detector.check(options.duplicateScope, identity)) firstSeen.push(identity);
-  }
-  return { duplicate: firstSeen.length < identities.length, firstSeen };
+  return detector.checkAll(options.duplicateScope, identities);
 }

@@ -52,6 +52,8 @@ describe('send → consume', () => {
     expect(span?.kind).toBe(SpanKind.CONSUMER);
     expect(span?.parentSpanContext?.spanId).toBe(sent.span.spanContext().spanId);
     expect(span?.links.map((l) => l.context.spanId)).toEqual([sent.span.spanContext().spanId]);
+    // Marked so Jaeger keeps the CHILD_OF edge when it folds the link into the parent reference.
+    expect(span?.links[0]?.attributes).toEqual({ 'opentracing.ref_type': 'child_of' });
     expect(span?.spanContext().traceId).toBe(sent.span.spanContext().traceId);
   });
 
@@ -70,6 +72,7 @@ describe('send → consume', () => {
     const span = (await telemetry.spans()).find((s) => s.name === 'process orders');
     expect(span?.parentSpanContext?.spanId).toBe(ambient.spanContext().spanId);
     expect(span?.links[0]?.context.spanId).toBe(sent.span.spanContext().spanId);
+    expect(span?.links[0]?.attributes).toBeUndefined();
   });
 
   it('carries origin and hop count forward when a consumer sends', async () => {

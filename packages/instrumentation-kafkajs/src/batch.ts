@@ -8,7 +8,6 @@
 import {
   type AnyFunction,
   Attr,
-  type DuplicateDetector,
   type ExtractedMessage,
   extractMessage,
   recordSpanError,
@@ -29,7 +28,6 @@ import {
   SYSTEM,
   timestampMs,
 } from './attributes';
-import { addCreationLink, relateToCreation } from './creation-link';
 import { failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
 
@@ -57,19 +55,6 @@ const tracedBatches = new WeakMap<object, TracedBatch>();
 
 function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null;
-}
-
-/**
- * Same rule as core's `MessageProcess`: any identity seen before makes the message a duplicate.
- * Identities seen for the first time are collected in `firstSeen`, to forget if the batch fails.
- */
-function isDuplicate(detector: DuplicateDetector, scope: string, identities: string[], firstSeen: string[]): boolean {
-  let seen = false;
-  for (const identity of identities) {
-    if (detector.check(scope, identity)) seen = true;
-    else firstSeen.push(identity);
-  }
-  return seen;
 }
 
 /**
@@ -103,7 +88,8 @@ export function beginBatch(
     origins.push(extracted.chain?.originAt ?? sentAt);
     const identities = [offsetIdentity(topic, partition, message.offset)];
     if (extracted.creation !== undefined) identities.push(`span:${extracted.creation.spanId}`);
-    const duplicate = isDuplicate(ctx.duplicates, scope.groupId, identities, firstSeen);
+    const { duplicate, firstSeen: first } = ctx.duplicates.checkAll(scope.groupId, identities);
+    firstSeen.push(...first);
     if (duplicate) ctx.metrics.recordDuplicate(labels);
     facts.set(message, { extracted, duplicate });
     const offset = offsetNumber(message.offset);
@@ -155,17 +141,14 @@ function startBatchMessage(batch: unknown, message: unknown): { span: Span; cont
   const { ctx, scope, topic, partition } = traced;
   const config = ctx.config();
   const facts = traced.facts.get(message) ?? { extracted: extractMessage(message.headers), duplicate: false };
-  const relation = relateToCreation(facts.extracted, config.useLinksForConsume);
   const { span, context: handlerContext } = startConsumeSpan(ctx.tracer, {
     system: SYSTEM,
     destination: topic,
-    message: relation.message,
-    ambient: relation.ambient,
+    message: facts.extracted,
     useLinksForConsume: config.useLinksForConsume,
     attributes: processAttributes(scope, partition, message, config),
     fallbackSentAt: timestampMs(message.timestamp),
   });
-  addCreationLink(span, relation);
   if (facts.duplicate) span.setAttribute(Attr.DUPLICATE, true);
   if (span.isRecording()) {
     runHook('consumerHook', config.consumerHook, span, {

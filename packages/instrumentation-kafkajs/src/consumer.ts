@@ -16,7 +16,6 @@ import {
   timestampMs,
 } from './attributes';
 import { traceEachBatch } from './batch';
-import { addCreationLink, relateToCreation } from './creation-link';
 import { failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
 
@@ -41,21 +40,18 @@ export function beginMessage(
   const config = ctx.config();
   if (config.isIgnored(topic)) return undefined;
   const partitionId = Number(partition);
-  const relation = relateToCreation(extractMessage(message.headers), config.useLinksForConsume);
   const process = new MessageProcess(ctx, {
     system: SYSTEM,
     destination: topic,
-    message: relation.message,
-    ambient: relation.ambient,
+    message: extractMessage(message.headers),
     useLinksForConsume: config.useLinksForConsume,
     attributes: processAttributes(scope, partitionId, message, config),
     fallbackSentAt: timestampMs(message.timestamp),
     labels: processLabels(scope, topic, partitionId),
     duplicateScope: scope.groupId,
-    identities: [offsetIdentity(topic, partitionId, message.offset), ...relation.identities],
+    identities: [offsetIdentity(topic, partitionId, message.offset)],
   });
   try {
-    addCreationLink(process.span, relation);
     if (process.span.isRecording()) {
       // Checked to be an object only: the hook's type promises what kafkajs delivers, not more.
       const delivered = message as unknown as KafkaMessage;
