@@ -141,6 +141,12 @@ describe('copyHeaders', () => {
     expect(copy).toEqual({ a: '1', traceparent: TRACEPARENT });
   });
 
+  it('keeps inherited keys, which clients encode too', () => {
+    const headers = Object.create({ inherited: 'yes' }) as Record<string, unknown>;
+    headers.own = 'mine';
+    expect(copyHeaders(headers)).toEqual({ inherited: 'yes', own: 'mine' });
+  });
+
   it('gives an empty map for non-objects', () => {
     for (const value of [undefined, null, 'str', 42, ['a']]) expect(copyHeaders(value)).toEqual({});
   });

@@ -84,7 +84,11 @@ export const headerSetter: TextMapSetter<MessageHeaders> = {
 export function copyHeaders(headers: unknown): MessageHeaders {
   if (!isHeaderMap(headers)) return {};
   try {
-    return { ...headers };
+    // for…in, not spread: amqplib encodes inherited enumerable keys too (it walks the table with
+    // for…in), so a copy without them would change what goes on the wire.
+    const copy: MessageHeaders = {};
+    for (const key in headers) copy[key] = headers[key];
+    return copy;
   } catch {
     return {};
   }

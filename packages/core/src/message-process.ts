@@ -87,9 +87,10 @@ export class MessageProcess {
   end({ outcome, error }: ProcessEnd = {}): void {
     if (this.ended) return;
     this.ended = true;
-    // Requeued, or failed with no settlement (Kafka retries the offset): the next delivery is a
-    // redelivery of unfinished work, not the same message processed twice.
-    if (outcome === 'requeue' || (outcome === undefined && error !== undefined)) {
+    // Requeued, left unacked by a closed channel (RabbitMQ requeues it), or failed with no
+    // settlement (Kafka retries the offset): the next delivery is a redelivery of unfinished
+    // work, not the same message processed twice.
+    if (outcome === 'requeue' || outcome === 'closed' || (outcome === undefined && error !== undefined)) {
       for (const identity of this.firstSeen) this.duplicates.forget(this.duplicateScope, identity);
     }
     const type = error === undefined ? undefined : recordSpanError(this.span, error);

@@ -1,0 +1,40 @@
+import { type AnyFunction, safely } from '@mqtrail/core';
+import { existingStateOf } from './channel-state';
+import type { AmqplibContext } from './context';
+import { closeConfirms, onReturned } from './publish';
+import { closeDeliveries } from './settle';
+
+/**
+ * Replaces `emit` of amqplib's base Channel (lib/channel.js), which every channel of both APIs
+ * inherits. Watching emit rather than adding listeners matters for `error`: a listener would stop
+ * an unhandled channel error from reaching the application, which must see it as it would
+ * without mqtrail.
+ */
+export function emit(ctx: AmqplibContext) {
+  return (original: AnyFunction): AnyFunction =>
+    function emit(this: object, event: unknown, ...args: unknown[]) {
+      const [payload] = args;
+      if (event === 'return') {
+        safely('recording a returned message', () => onReturned(ctx, this, payload), undefined);
+      } else if (event === 'error') {
+        const state = existingStateOf(this);
+        if (state !== undefined) state.lastError = payload;
+      }
+      if (event !== 'close') return original.call(this, event, ...args);
+      try {
+        // amqplib's own close listener fails pending confirm callbacks first, with its own error.
+        return original.call(this, event, ...args);
+      } finally {
+        safely('ending the spans of a closed channel', () => onClosed(ctx, this), undefined);
+      }
+    };
+}
+
+function onClosed(ctx: AmqplibContext, channel: object): void {
+  const state = existingStateOf(channel);
+  if (state === undefined) return;
+  const cause = state.lastError;
+  state.lastError = undefined;
+  closeConfirms(channel, cause);
+  closeDeliveries(ctx, channel, cause);
+}

@@ -1,0 +1,196 @@
+import { type AnyFunction, destinationLabel, extractMessage, MessageProcess, runHook, safely } from '@mqtrail/core';
+import { context } from '@opentelemetry/api';
+import {
+  brokerTimestampMs,
+  consumeLabels,
+  deliveryAttributes,
+  deliveryCount,
+  messageIdentities,
+  SYSTEM,
+} from './attributes';
+import type { OpenDelivery } from './channel-state';
+import { serverOfChannel } from './connect';
+import type { AmqplibContext } from './context';
+import { endAutoAcked, track } from './settle';
+import type { AmqpMessage } from './types';
+
+/** How messages of one `consume` or `get` call are delivered. */
+interface Subscription {
+  queue: string;
+  noAck: boolean;
+  /** `process` for push (`consume`), `receive` for pull (`get`). */
+  operation: 'process' | 'receive';
+}
+
+type Callback = (this: unknown, ...args: unknown[]) => unknown;
+
+function subscription(queue: unknown, options: unknown, operation: Subscription['operation']): Subscription {
+  const noAck = options !== null && typeof options === 'object' && Boolean((options as { noAck?: unknown }).noAck);
+  return { queue: typeof queue === 'string' ? queue : '', noAck, operation };
+}
+
+function isMessage(value: unknown): value is AmqpMessage {
+  if (value === null || typeof value !== 'object') return false;
+  const { fields } = value as { fields?: unknown };
+  return fields !== null && typeof fields === 'object';
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Replaces `consume(queue, onMessage, options, ...)` of both APIs: each delivery gets its own
+ * `process` span, and the application's callback runs inside it.
+ */
+export function consume(ctx: AmqplibContext) {
+  return (original: AnyFunction): AnyFunction =>
+    function consume(this: object, queue: unknown, onMessage: unknown, options: unknown, ...rest: unknown[]) {
+      if (typeof onMessage !== 'function') return original.call(this, queue, onMessage, options, ...rest);
+      const channel = this;
+      const how = subscription(queue, options, 'process');
+      const handler = onMessage as Callback;
+      const onDelivery = function (this: unknown, message: unknown, ...more: unknown[]) {
+        return deliver(ctx, channel, how, message, () => handler.call(this, message, ...more));
+      };
+      return original.call(this, queue, onDelivery, options, ...rest);
+    };
+}
+
+/** Replaces the promise API's `get(queue, options)`: a `receive` span for the message it resolves with. */
+export function getPromise(ctx: AmqplibContext) {
+  return (original: AnyFunction): AnyFunction =>
+    function get(this: object, queue: unknown, options: unknown, ...rest: unknown[]) {
+      const result: unknown = original.call(this, queue, options, ...rest);
+      if (!isThenable(result)) return result;
+      const how = subscription(queue, options, 'receive');
+      // The caller gets a promise settling exactly like amqplib's; the span is started (and for
+      // noAck ended) before the caller's continuation runs.
+      return result.then((message) => {
+        const delivery = isMessage(message) ? begin(ctx, this, how, message) : undefined;
+        if (delivery !== undefined && how.noAck) {
+          safely('ending an auto-acked receive span', () => endAutoAcked(ctx, this, delivery), undefined);
+        }
+        return message;
+      });
+    };
+}
+
+/** Replaces the callback API's `get(queue, options, callback)`; the callback runs inside the `receive` span. */
+export function getCallback(ctx: AmqplibContext) {
+  return (original: AnyFunction): AnyFunction =>
+    function get(this: object, queue: unknown, options: unknown, callback: unknown, ...rest: unknown[]) {
+      if (typeof callback !== 'function') return original.call(this, queue, options, callback, ...rest);
+      const channel = this;
+      const how = subscription(queue, options, 'receive');
+      const handler = callback as Callback;
+      const onReply = function (this: unknown, error: unknown, message: unknown, ...more: unknown[]) {
+        const run = () => handler.call(this, error, message, ...more);
+        return error === null || error === undefined ? deliver(ctx, channel, how, message, run) : run();
+      };
+      return original.call(this, queue, options, onReply, ...rest);
+    };
+}
+
+/**
+ * Runs the application's handler for one message inside its span. A handler that throws or
+ * rejects keeps doing so exactly as without mqtrail; the failure is only noted on the span.
+ */
+function deliver(ctx: AmqplibContext, channel: object, how: Subscription, message: unknown, run: () => unknown) {
+  // `null` is amqplib's consumer-cancelled notification, not a message.
+  const delivery = isMessage(message) ? begin(ctx, channel, how, message) : undefined;
+  if (delivery === undefined) return run();
+  let result: unknown;
+  try {
+    result = context.with(delivery.process.context, run);
+  } catch (error) {
+    handlerDone(ctx, channel, how, delivery, error);
+    throw error;
+  }
+  if (!isThenable(result)) {
+    handlerDone(ctx, channel, how, delivery, undefined);
+    return result;
+  }
+  // amqplib ignores what a consumer returns. Observing the promise through a derived one that
+  // rejects with the same reason keeps an unhandled rejection unhandled, as without mqtrail.
+  return safely(
+    'observing an async message handler',
+    () =>
+      result.then(
+        (value) => {
+          handlerDone(ctx, channel, how, delivery, undefined);
+          return value;
+        },
+        (error: unknown) => {
+          handlerDone(ctx, channel, how, delivery, error ?? new Error('message handler rejected'));
+          throw error;
+        },
+      ),
+    result,
+  );
+}
+
+function begin(ctx: AmqplibContext, channel: object, how: Subscription, message: AmqpMessage) {
+  return safely(
+    'starting a message span',
+    () => {
+      const delivery = startDelivery(ctx, channel, how, message);
+      // noAck deliveries too: a handler whose promise never settles must not hold its span forever.
+      track(ctx, channel, delivery);
+      return delivery;
+    },
+    undefined,
+  );
+}
+
+function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, message: AmqpMessage): OpenDelivery {
+  const config = ctx.config();
+  const headers = message.properties?.headers;
+  const count = deliveryCount(headers);
+  const extracted = extractMessage(headers);
+  const duplicateScope = destinationLabel(how.queue);
+  const identities = messageIdentities(message);
+  const process = new MessageProcess(ctx, {
+    system: SYSTEM,
+    destination: how.queue,
+    operationType: how.operation,
+    message: extracted,
+    useLinksForConsume: config.useLinksForConsume,
+    attributes: deliveryAttributes(message, serverOfChannel(channel), config.captureBodySize),
+    fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
+    labels: consumeLabels(how.operation, how.queue),
+    // Scoped per queue (temporary reply queues folded into one), since a fan-out delivers the
+    // same message to several queues and that is not a duplicate.
+    duplicateScope,
+    identities,
+    // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
+    redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),
+  });
+  runHook('consumeHook', config.consumeHook, process.span, {
+    moduleVersion: ctx.moduleVersion,
+    msg: message,
+    queue: how.queue,
+  });
+  return { process, message, noAck: how.noAck };
+}
+
+function handlerDone(
+  ctx: AmqplibContext,
+  channel: object,
+  how: Subscription,
+  delivery: OpenDelivery,
+  error: unknown,
+): void {
+  safely(
+    'recording the end of a message handler',
+    () => {
+      if (error !== undefined) delivery.handlerError = error;
+      if (how.noAck) endAutoAcked(ctx, channel, delivery);
+    },
+    undefined,
+  );
+}

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type ExpiryReason, OpenRegistry } from './open-registry';
+
+function registry(maxEntries = 10) {
+  const expired: [string, ExpiryReason][] = [];
+  const open = new OpenRegistry<number, string>({
+    maxEntries,
+    onExpire: (value, reason) => expired.push([value, reason]),
+  });
+  return { open, expired };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('OpenRegistry', () => {
+  it('takes one, everything up to a key in insertion order, or all', () => {
+    const { open } = registry();
+    for (const tag of [1, 2, 3, 4, 5]) open.add(tag, `m${tag}`, 1_000);
+    expect(open.take(3)).toBe('m3');
+    expect(open.take(3)).toBeUndefined();
+    expect(open.takeUpTo((tag) => tag <= 4)).toEqual(['m1', 'm2', 'm4']);
+    expect(open.takeAll()).toEqual(['m5']);
+    expect(open.size).toBe(0);
+  });
+
+  it('expires the oldest entry when full', () => {
+    const { open, expired } = registry(2);
+    open.add(1, 'a', 1_000);
+    open.add(2, 'b', 1_000);
+    open.add(3, 'c', 1_000);
+    expect(expired).toEqual([['a', 'overflow']]);
+    expect(open.size).toBe(2);
+  });
+
+  it('expires entries past their deadline with one timer, oldest first', () => {
+    vi.useFakeTimers();
+    const { open, expired } = registry();
+    open.add(1, 'a', 1_000);
+    vi.advanceTimersByTime(500);
+    open.add(2, 'b', 1_000);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(501);
+    expect(expired).toEqual([['a', 'timeout']]);
+    vi.advanceTimersByTime(500);
+    expect(expired).toEqual([
+      ['a', 'timeout'],
+      ['b', 'timeout'],
+    ]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('cancels its timer once empty, and survives a throwing expiry callback', () => {
+    vi.useFakeTimers();
+    const open = new OpenRegistry<number, string>({
+      maxEntries: 10,
+      onExpire: () => {
+        throw new Error('bug in the callback');
+      },
+    });
+    open.add(1, 'a', 1_000);
+    open.take(1);
+    expect(vi.getTimerCount()).toBe(0);
+    open.add(2, 'b', 1_000);
+    expect(() => vi.advanceTimersByTime(1_001)).not.toThrow();
+    expect(open.size).toBe(0);
+  });
+});

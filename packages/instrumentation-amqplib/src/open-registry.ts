@@ -1,0 +1,132 @@
+import { safely } from '@mqtrail/core';
+
+/** Why an entry left the registry without being taken. */
+export type ExpiryReason = 'timeout' | 'overflow';
+
+export interface OpenRegistryOptions<V> {
+  /** Most entries held; adding one more expires the oldest with reason `overflow`. */
+  maxEntries: number;
+  /** Called for every entry that times out or overflows, after it was removed. */
+  onExpire: (value: V, reason: ExpiryReason) => void;
+  now?: () => number;
+}
+
+interface Slot<V> {
+  value: V;
+  deadline: number;
+}
+
+/**
+ * The open spans of one channel (deliveries awaiting settlement, publishes awaiting a confirm),
+ * bounded in size and time. A Map keeps insertion order, and entries are added in delivery or
+ * publish order, so the oldest is always first: expiry and `takeUpTo` only look at the head,
+ * and one unref'd timer per non-empty registry (not one per message) does all the expiring.
+ * (If the timeout is changed at runtime, deadlines stop being in order; an entry then expires
+ * at the latest when the older entries before it do, which keeps the bound.)
+ */
+export class OpenRegistry<K, V> {
+  private readonly slots = new Map<K, Slot<V>>();
+  private readonly options: OpenRegistryOptions<V>;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDeadline = Number.POSITIVE_INFINITY;
+
+  constructor(options: OpenRegistryOptions<V>) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  add(key: K, value: V, ttlMs: number): void {
+    const previous = this.slots.get(key);
+    if (previous !== undefined) {
+      // Same key again (a redelivered tag cannot repeat on a channel, so this is a foreign caller):
+      // the older entry can no longer be settled, so it expires now rather than leak.
+      this.slots.delete(key);
+      this.expire(previous.value, 'overflow');
+    }
+    const deadline = this.now() + ttlMs;
+    this.slots.set(key, { value, deadline });
+    if (this.slots.size > this.options.maxEntries) this.expireOldest();
+    if (deadline < this.timerDeadline) this.schedule(deadline);
+  }
+
+  get(key: K): V | undefined {
+    return this.slots.get(key)?.value;
+  }
+
+  take(key: K): V | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    this.slots.delete(key);
+    if (this.slots.size === 0) this.cancelTimer();
+    return slot.value;
+  }
+
+  /** Takes every entry from the oldest up to and including the first whose key passes `last`. */
+  takeUpTo(isAtOrBefore: (key: K) => boolean): V[] {
+    const taken: V[] = [];
+    for (const [key, slot] of this.slots) {
+      if (!isAtOrBefore(key)) break;
+      this.slots.delete(key);
+      taken.push(slot.value);
+    }
+    if (this.slots.size === 0) this.cancelTimer();
+    return taken;
+  }
+
+  takeAll(): V[] {
+    const taken = Array.from(this.slots.values(), (slot) => slot.value);
+    this.slots.clear();
+    this.cancelTimer();
+    return taken;
+  }
+
+  private expireOldest(): void {
+    const oldest = this.slots.entries().next();
+    if (oldest.done) return;
+    const [key, slot] = oldest.value;
+    this.slots.delete(key);
+    this.expire(slot.value, 'overflow');
+  }
+
+  /** Runs from a timer too, where a throw would crash the application: always guarded. */
+  private expire(value: V, reason: ExpiryReason): void {
+    safely('ending an expired span', () => this.options.onExpire(value, reason), undefined);
+  }
+
+  private schedule(deadline: number): void {
+    this.cancelTimer();
+    this.timerDeadline = deadline;
+    this.timer = setTimeout(() => this.expireDue(), Math.max(0, deadline - this.now()));
+    // A pending span must never keep the application's process alive.
+    this.timer.unref();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDeadline = Number.POSITIVE_INFINITY;
+  }
+
+  private expireDue(): void {
+    this.timer = undefined;
+    this.timerDeadline = Number.POSITIVE_INFINITY;
+    const now = this.now();
+    const expired: V[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, slot] of this.slots) {
+      if (slot.deadline > now) {
+        next = slot.deadline;
+        break;
+      }
+      this.slots.delete(key);
+      expired.push(slot.value);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
+    for (const value of expired) this.expire(value, 'timeout');
+  }
+}
