@@ -1,0 +1,110 @@
+/**
+ * One job in its own process (started by run.ts with `--expose-gc`): installs the variant's
+ * telemetry, then loads the client and runs the workload, and reports a JobResult over IPC.
+ * The job comes in MQTRAIL_BENCH_JOB as JSON.
+ */
+import { amqplibBroker } from './broker/amqplib';
+import { kafkaBroker } from './broker/kafkajs';
+import { amqplibHotPath } from './hot/amqplib';
+import { type HotPath, kafkaHotPath } from './hot/kafkajs';
+import type { BrokerJob, HotJob, Job, JobResult, Measurements, SoakJob } from './protocol';
+import { slope } from './stats';
+import { family, isUnsampled, setUpTelemetry } from './telemetry';
+import { collectGarbage, settledHeapUsed, timeMessages } from './timing';
+
+const HOT_PREFETCH = 100;
+
+function hotPath(job: HotJob | SoakJob): Promise<HotPath> {
+  // Consumed messages carry the sampling decision an upstream producer of the same fleet made.
+  const sampled = !isUnsampled(job.variant);
+  return job.client === 'kafkajs' ? kafkaHotPath(sampled, job.batch) : amqplibHotPath(sampled, job.batch, HOT_PREFETCH);
+}
+
+async function runHot(job: HotJob): Promise<Measurements> {
+  const { ops, verify } = await hotPath(job);
+  const measurements: Measurements = {};
+  for (const op of ops) {
+    await timeMessages(op, job.warmup, job.batch);
+    collectGarbage();
+    const elapsed = await timeMessages(op, job.messages, job.batch);
+    measurements[`${op.name}.nsPerMessage`] = elapsed / job.messages;
+  }
+  verify();
+  return measurements;
+}
+
+function runBroker(job: BrokerJob): Promise<Measurements> {
+  return job.client === 'kafkajs' ? kafkaBroker(job) : amqplibBroker(job);
+}
+
+/**
+ * Every message goes through each operation of the hot path (produce and consume); heap after a
+ * full GC is sampled before the first message and after every `sampleEvery`.
+ */
+async function runSoak(job: SoakJob): Promise<{ measurements: Measurements; samples: [number, number][] }> {
+  const { ops, verify } = await hotPath(job);
+  const samples: [number, number][] = [[0, settledHeapUsed()]];
+  const started = process.hrtime.bigint();
+  for (let done = 0; done < job.messages; done += job.sampleEvery) {
+    const count = Math.min(job.sampleEvery, job.messages - done);
+    for (const op of ops) await timeMessages(op, count, job.batch);
+    samples.push([done + count, settledHeapUsed()]);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  verify();
+  // The first interval fills bounded caches (duplicate window, span queue, metric series); what
+  // counts for a leak is the trend after it.
+  const steady = samples.filter(([messages]) => messages >= job.sampleEvery);
+  const first = steady[0]?.[1] ?? Number.NaN;
+  const last = steady.at(-1)?.[1] ?? Number.NaN;
+  const perMessage = slope(
+    steady.map(([messages]) => messages),
+    steady.map(([, heap]) => heap),
+  );
+  return {
+    samples,
+    measurements: {
+      'heap.startBytes': samples[0]?.[1] ?? Number.NaN,
+      'heap.endBytes': last,
+      'heap.growthAfterFirstSampleBytes': last - first,
+      'heap.slopeBytesPer100k': perMessage * 100_000,
+      'soak.seconds': seconds,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.env.MQTRAIL_BENCH_JOB ?? 'null') as Job | null;
+  if (job === null) throw new Error('MQTRAIL_BENCH_JOB is not set: run bench/dist/run.js, not the child');
+  const started = Date.now();
+  const result: JobResult = { job, ok: false, measurements: {}, durationMs: 0 };
+  try {
+    const telemetry = setUpTelemetry(job.variant, job.client);
+    if (job.kind === 'hot') result.measurements = await runHot(job);
+    else if (job.kind === 'broker') result.measurements = await runBroker(job);
+    else {
+      const soak = await runSoak(job);
+      result.measurements = soak.measurements;
+      result.heapSamples = soak.samples;
+    }
+    result.telemetry = await telemetry.counts();
+    result.ok = true;
+    if (family(job.variant) !== 'none' && !isUnsampled(job.variant) && result.telemetry.spans === 0) {
+      result.ok = false;
+      result.error = 'no spans were exported: the instrumentation did not patch the client';
+    }
+  } catch (error) {
+    result.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+  result.durationMs = Date.now() - started;
+  await new Promise<void>((resolve) => {
+    if (process.send === undefined) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      resolve();
+    } else process.send(result, () => resolve());
+  });
+  // Client timers (kafkajs retries, heartbeats) must not keep a finished child alive.
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,72 @@
+/**
+ * What the orchestrator (run.ts) asks of one child process, and what the child answers. Every job
+ * runs in a fresh process: instrumentations patch the same modules, so two never share one.
+ */
+
+export type Client = 'kafkajs' | 'amqplib';
+export const CLIENTS: readonly Client[] = ['kafkajs', 'amqplib'];
+
+export type VariantName = 'none' | 'contrib' | 'contrib-0%' | 'mqtrail' | 'mqtrail-0%';
+export const VARIANTS: readonly VariantName[] = ['none', 'contrib', 'contrib-0%', 'mqtrail', 'mqtrail-0%'];
+
+interface JobBase {
+  client: Client;
+  variant: VariantName;
+  /** Unique per run: names topics, queues and consumer groups so runs never share state. */
+  runId: string;
+  rep: number;
+}
+
+/** Per-message cost with the network replaced by in-memory fakes (see hot/*.ts). */
+export interface HotJob extends JobBase {
+  kind: 'hot';
+  /** Messages per operation, timed. */
+  messages: number;
+  /** Messages per operation run first, untimed, so every variant is measured JIT-warm. */
+  warmup: number;
+  /** Messages per kafkajs `send` / fetched batch, and per amqplib confirm batch. */
+  batch: number;
+}
+
+/** Real brokers on 127.0.0.1. */
+export interface BrokerJob extends JobBase {
+  kind: 'broker';
+  /** amqplib only: publish on a plain channel or on a confirm channel. */
+  mode: 'plain' | 'confirm' | 'default';
+  messages: number;
+  warmup: number;
+  batch: number;
+  prefetch: number;
+}
+
+/** Heap after GC sampled while a million hot-path messages go through one variant. */
+export interface SoakJob extends JobBase {
+  kind: 'soak';
+  messages: number;
+  sampleEvery: number;
+  batch: number;
+}
+
+export type Job = HotJob | BrokerJob | SoakJob;
+
+/** Named measurements of one job, e.g. `produce.nsPerMessage` or `send.messagesPerSecond`. */
+export type Measurements = Record<string, number>;
+
+export interface TelemetryCounts {
+  /** Spans the exporter received (after a flush at the end of the job). */
+  spans: number;
+  /** Metric data points in the last collection. */
+  metricPoints: number;
+}
+
+export interface JobResult {
+  job: Job;
+  ok: boolean;
+  /** Why the job produced nothing (instrumentation not built yet, broker down, ...). */
+  error?: string;
+  measurements: Measurements;
+  telemetry?: TelemetryCounts;
+  /** Soak only: [messages, heapUsed bytes after GC] pairs. */
+  heapSamples?: [number, number][];
+  durationMs: number;
+}

@@ -1,0 +1,174 @@
+/**
+ * The OpenTelemetry set-up of one child process, identical for every instrumented variant: an SDK
+ * TracerProvider with a BatchSpanProcessor in front of an exporter that only counts, the
+ * AsyncLocalStorage context manager, W3C trace-context and baggage propagation, and a
+ * MeterProvider with a periodic reader (metrics are part of what an instrumentation costs).
+ * The `none` variant installs nothing at all.
+ */
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  CompositePropagator,
+  type ExportResult,
+  ExportResultCode,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import type { Client, TelemetryCounts, VariantName } from './protocol';
+
+/** Drops spans after counting them: the cost measured is the instrumentation's, not an exporter's. */
+class CountingSpanExporter implements SpanExporter {
+  count = 0;
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.count += spans.length;
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Counts the data points of each collection and drops them. */
+class CountingMetricExporter implements PushMetricExporter {
+  points = 0;
+
+  export(resourceMetrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    let points = 0;
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const metric of scope.metrics) points += metric.dataPoints.length;
+    }
+    this.points = points;
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface Telemetry {
+  /** Flushes spans and collects metrics once, then says how much telemetry the job produced. */
+  counts(): Promise<TelemetryCounts>;
+  shutdown(): Promise<void>;
+}
+
+const NO_TELEMETRY: Telemetry = {
+  counts: async () => ({ spans: 0, metricPoints: 0 }),
+  shutdown: async () => {},
+};
+
+/** The constructor an instrumentation package exports; each one takes an optional config object. */
+type InstrumentationClass = new (config?: object) => unknown;
+
+/** Package and export of each instrumentation, loaded only in the child that uses it. */
+const INSTRUMENTATIONS: Record<'contrib' | 'mqtrail', Record<Client, { pkg: string; exportName: string }>> = {
+  contrib: {
+    kafkajs: { pkg: '@opentelemetry/instrumentation-kafkajs', exportName: 'KafkaJsInstrumentation' },
+    amqplib: { pkg: '@opentelemetry/instrumentation-amqplib', exportName: 'AmqplibInstrumentation' },
+  },
+  mqtrail: {
+    kafkajs: { pkg: '@mqtrail/instrumentation-kafkajs', exportName: 'KafkaJsInstrumentation' },
+    amqplib: { pkg: '@mqtrail/instrumentation-amqplib', exportName: 'AmqplibInstrumentation' },
+  },
+};
+
+export function family(variant: VariantName): 'none' | 'contrib' | 'mqtrail' {
+  if (variant === 'none') return 'none';
+  return variant.startsWith('contrib') ? 'contrib' : 'mqtrail';
+}
+
+export function isUnsampled(variant: VariantName): boolean {
+  return variant.endsWith('-0%');
+}
+
+/**
+ * Loads the instrumentation class by name at run time, so the bench builds and its `none` and
+ * contrib variants run even while an mqtrail package does not export its class yet.
+ */
+function loadInstrumentation(variantFamily: 'contrib' | 'mqtrail', client: Client): InstrumentationClass {
+  const { pkg, exportName } = INSTRUMENTATIONS[variantFamily][client];
+  let exports: Record<string, unknown>;
+  try {
+    exports = require(pkg) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`${pkg} cannot be loaded (not built?): ${(error as Error).message}`);
+  }
+  const found = exports[exportName];
+  if (typeof found !== 'function') throw new Error(`${pkg} does not export ${exportName} yet (not built?)`);
+  return found as InstrumentationClass;
+}
+
+/**
+ * Installs the SDK and the variant's instrumentation for `client`. Must run before the client
+ * module is first required: instrumentations patch it as it loads.
+ */
+export function setUpTelemetry(variant: VariantName, client: Client): Telemetry {
+  const variantFamily = family(variant);
+  if (variantFamily === 'none') return NO_TELEMETRY;
+  const Instrumentation = loadInstrumentation(variantFamily, client);
+
+  const root: Sampler = isUnsampled(variant) ? new TraceIdRatioBasedSampler(0) : new AlwaysOnSampler();
+  const spanExporter = new CountingSpanExporter();
+  const tracerProvider = new TracerProvider({
+    sampler: new ParentBasedSampler({ root }),
+    spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })],
+  });
+  const metricExporter = new CountingMetricExporter();
+  const meterProvider = new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 10_000 })],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  // contrib depends on @opentelemetry/instrumentation 0.300 and mqtrail on 0.301: registering
+  // through the 0.301 helper is duck-typed (setTracerProvider / setMeterProvider / enable).
+  const instrumentation = new Instrumentation();
+  registerInstrumentations({
+    instrumentations: [instrumentation as Instrumentation],
+    tracerProvider,
+    meterProvider,
+  });
+
+  return {
+    async counts() {
+      await tracerProvider.forceFlush();
+      await meterProvider.forceFlush();
+      return { spans: spanExporter.count, metricPoints: metricExporter.points };
+    },
+    async shutdown() {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
