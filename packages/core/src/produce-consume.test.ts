@@ -1,3 +1,4 @@
+import { installTestTelemetry } from '@mqtrail/test-support';
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CHAIN_HEADER, decodeChainHeader, getChainFacts } from './chain-header';
@@ -6,7 +7,6 @@ import { DuplicateDetector } from './duplicate-detector';
 import { MessageProcess } from './message-process';
 import { MessagingMetrics } from './metrics';
 import { injectHeaders, startSendSpan } from './produce';
-import { installTestTelemetry } from './test-support/otel';
 
 const telemetry = installTestTelemetry();
 const tracer = trace.getTracer('test');

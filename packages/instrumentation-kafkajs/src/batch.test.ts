@@ -1,5 +1,6 @@
 import { CHAIN_HEADER, decodeChainHeader } from '@mqtrail/core';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { sumOf } from '@mqtrail/test-support';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Batch, KafkaMessage } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { traceBatchMessage } from './batch';
@@ -11,7 +12,7 @@ import {
   kafkaBatch,
   kafkaMessage,
 } from './test-support/fake-kafkajs';
-import { SpanKind, setupOtel, sumOf, type TestOtel } from './test-support/otel';
+import { setupOtel, type TestOtel } from './test-support/otel';
 import type { KafkaJsInstrumentationConfig } from './types';
 
 type Sent = { messages: { headers: Record<string, unknown> }[] };

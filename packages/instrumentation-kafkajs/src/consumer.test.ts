@@ -1,5 +1,6 @@
 import { CHAIN_HEADER, decodeChainHeader, encodeChainHeader, headerGetter } from '@mqtrail/core';
-import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import { captureDiagErrors, sumOf } from '@mqtrail/test-support';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type FakeConsumer,
@@ -8,7 +9,7 @@ import {
   fakeKafkajs,
   kafkaMessage,
 } from './test-support/fake-kafkajs';
-import { captureDiagErrors, SpanKind, setupOtel, sumOf, type TestOtel } from './test-support/otel';
+import { setupOtel, type TestOtel } from './test-support/otel';
 import type { KafkaJsInstrumentationConfig } from './types';
 
 type Sent = { messages: { headers: Record<string, unknown> }[] };

@@ -1,8 +1,9 @@
 import { CHAIN_HEADER, decodeChainHeader, headerGetter, setChainFacts } from '@mqtrail/core';
-import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import { captureDiagErrors, sumOf } from '@mqtrail/test-support';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type FakeKafkajs, type FakeProducer, fakeKafkajs } from './test-support/fake-kafkajs';
-import { captureDiagErrors, SpanKind, setupOtel, sumOf, type TestOtel } from './test-support/otel';
+import { setupOtel, type TestOtel } from './test-support/otel';
 import type { KafkaJsInstrumentationConfig } from './types';
 
 type Sent = { topic?: string; messages: { headers: Record<string, unknown> }[] };

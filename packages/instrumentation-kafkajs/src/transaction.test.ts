@@ -1,8 +1,9 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { sumOf } from '@mqtrail/test-support';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { RecordMetadata } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeConsumer, type FakeProducer, fakeKafkajs, kafkaMessage } from './test-support/fake-kafkajs';
-import { SpanKind, setupOtel, sumOf, type TestOtel } from './test-support/otel';
+import { setupOtel, type TestOtel } from './test-support/otel';
 
 type Sent = { messages: { headers: Record<string, unknown> }[] };
 

@@ -1,54 +1,7 @@
-import { context, propagation, SpanKind } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  type DataPoint,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  type Span,
-  type SpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
-
-let globalsSet = false;
-
-/** What an application's SDK set-up registers globally: async context and W3C propagation. */
-function setGlobals(): void {
-  if (globalsSet) return;
-  globalsSet = true;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
-}
-
-/** Counts spans started and ended, to prove none is left open. */
-class OpenSpanCounter implements SpanProcessor {
-  started = 0;
-  ended = 0;
-  readonly open = new Set<Span>();
-  onStart(span: Span): void {
-    this.started++;
-    this.open.add(span);
-  }
-  onEnd(span: ReadableSpan): void {
-    this.ended++;
-    this.open.delete(span as Span);
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { createTestTelemetry, sumOf } from '@mqtrail/test-support';
+import type { SpanKind } from '@opentelemetry/api';
+import type { DataPoint, MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { ReadableSpan, TracerProvider } from '@opentelemetry/sdk-trace';
 
 export interface Telemetry {
   tracerProvider: TracerProvider;
@@ -63,65 +16,39 @@ export interface Telemetry {
   points(metric: string): Promise<DataPoint<unknown>[]>;
   /** Sum of a counter's points whose attributes include `match`. */
   count(metric: string, match?: Record<string, unknown>): Promise<number>;
+  /** Forgets spans and starts metrics from zero with a new `meterProvider`. */
   reset(): void;
 }
 
+/** The shared in-memory set-up, read the way the amqplib suites assert. */
 export function createTelemetry(): Telemetry {
-  setGlobals();
-  const exporter = new InMemorySpanExporter();
-  const counter = new OpenSpanCounter();
-  const tracerProvider = new TracerProvider({
-    spanProcessors: [new SimpleSpanProcessor({ exporter }), counter],
-  });
-  let reader = newReader();
-  let meterProvider = new MeterProvider({ readers: [reader] });
-
-  const telemetry: Telemetry = {
-    tracerProvider,
+  const telemetry = createTestTelemetry();
+  return {
+    tracerProvider: telemetry.tracerProvider,
     get meterProvider() {
-      return meterProvider;
+      return telemetry.meterProvider;
     },
-    spans: () => exporter.getFinishedSpans(),
+    spans: () => telemetry.exportedSpans(),
     span(name) {
-      const found = exporter.getFinishedSpans().filter((span) => span.name === name);
+      const spans = telemetry.exportedSpans();
+      const found = spans.filter((span) => span.name === name);
       if (found.length !== 1) {
-        const names = exporter.getFinishedSpans().map((span) => span.name);
+        const names = spans.map((span) => span.name);
         throw new Error(`expected one span named "${name}", found ${found.length} among [${names.join(', ')}]`);
       }
       return found[0] as ReadableSpan;
     },
-    spansOfKind: (kind) => exporter.getFinishedSpans().filter((span) => span.kind === kind),
-    openSpans: () => counter.open.size,
+    spansOfKind: (kind) => telemetry.spansOfKind(kind),
+    openSpans: () => telemetry.counter.open.size,
     async points(metric) {
-      const { resourceMetrics } = await reader.collect();
-      for (const scope of resourceMetrics.scopeMetrics) {
-        for (const data of scope.metrics) {
-          if (data.descriptor.name === metric) return data.dataPoints as DataPoint<unknown>[];
-        }
-      }
-      return [];
+      return ((await telemetry.collectMetrics()).get(metric)?.dataPoints ?? []) as DataPoint<unknown>[];
     },
     async count(metric, match = {}) {
-      const points = await telemetry.points(metric);
-      return points
-        .filter((point) => Object.entries(match).every(([key, value]) => point.attributes[key] === value))
-        .reduce((sum, point) => sum + (typeof point.value === 'number' ? point.value : 0), 0);
+      return sumOf((await telemetry.collectMetrics()).get(metric), match);
     },
     reset() {
-      exporter.reset();
-      counter.open.clear();
-      reader = newReader();
-      meterProvider = new MeterProvider({ readers: [reader] });
+      telemetry.reset();
+      telemetry.resetMetrics();
     },
   };
-  return telemetry;
 }
-
-function newReader(): PeriodicExportingMetricReader {
-  return new PeriodicExportingMetricReader({
-    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-    exportIntervalMillis: 3_600_000,
-  });
-}
-
-export { SpanKind };
