@@ -94,7 +94,8 @@ async function main(): Promise<void> {
       result.error = 'no spans were exported: the instrumentation did not patch the client';
     }
   } catch (error) {
-    result.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // First line only: a module-not-found error appends its whole require stack.
+    result.error = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).split('\n')[0];
   }
   result.durationMs = Date.now() - started;
   await new Promise<void>((resolve) => {

@@ -33,11 +33,21 @@ const HOT_ROWS: Record<string, MetricRow[]> = {
   'hot/kafkajs': [
     { metric: 'produce.nsPerMessage', label: 'kafkajs produce (`send` of 100)', format: integer },
     { metric: 'consume.nsPerMessage', label: 'kafkajs consume (`eachMessage`, batches of 100)', format: integer },
+    {
+      metric: 'telemetry.spansPerMessage',
+      label: 'kafkajs spans exported per message and operation',
+      format: (v) => decimal(v, 2),
+    },
   ],
   'hot/amqplib': [
     { metric: 'publish.nsPerMessage', label: 'amqplib `publish`', format: integer },
     { metric: 'publish-confirm.nsPerMessage', label: 'amqplib `publish` on a confirm channel', format: integer },
     { metric: 'consume.nsPerMessage', label: 'amqplib consume + `ack`', format: integer },
+    {
+      metric: 'telemetry.spansPerMessage',
+      label: 'amqplib spans exported per message and operation',
+      format: (v) => decimal(v, 2),
+    },
   ],
 };
 
@@ -79,7 +89,7 @@ function failures(jobs: readonly JobResult[]): string {
   if (failed.length === 0) return '';
   const reasons = new Map<string, number>();
   for (const job of failed) {
-    const key = `${job.job.kind}/${job.job.client}${job.job.kind === 'broker' && job.job.mode !== 'default' ? `-${job.job.mode}` : ''} ${job.job.variant}: ${job.error ?? 'unknown'}`;
+    const key = `${job.job.kind}/${job.job.client}${job.job.kind === 'broker' && job.job.mode !== 'default' ? `-${job.job.mode}` : ''} ${job.job.variant}: ${(job.error ?? 'unknown').replace(/\s+/g, ' ')}`;
     reasons.set(key, (reasons.get(key) ?? 0) + 1);
   }
   return [
@@ -154,8 +164,15 @@ export function renderMarkdown(report: RunReport): string {
         if (find(summary, workload, row.metric, 'none') === undefined) continue;
         rows.push([
           row.label,
-          ...hotVariants.map((v) => cell(find(summary, workload, row.metric, v), row.format, v !== 'none')),
+          ...hotVariants.map((v) =>
+            cell(
+              find(summary, workload, row.metric, v),
+              row.format,
+              v !== 'none' && row.metric.endsWith('.nsPerMessage'),
+            ),
+          ),
         ]);
+        if (!row.metric.endsWith('.nsPerMessage')) continue;
         const mqtrail = find(summary, workload, row.metric, 'mqtrail');
         const contrib = find(summary, workload, row.metric, 'contrib');
         overheadRows.push([

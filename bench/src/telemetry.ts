@@ -118,7 +118,7 @@ function loadInstrumentation(variantFamily: 'contrib' | 'mqtrail', client: Clien
   try {
     exports = require(pkg) as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`${pkg} cannot be loaded (not built?): ${(error as Error).message}`);
+    throw new Error(`${pkg} cannot be loaded (not built?): ${(error as Error).message.split('\n')[0]}`);
   }
   const found = exports[exportName];
   if (typeof found !== 'function') throw new Error(`${pkg} does not export ${exportName} yet (not built?)`);
