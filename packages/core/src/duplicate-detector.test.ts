@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DuplicateDetector, MAX_IDENTITY_LENGTH } from './duplicate-detector';
 
@@ -57,5 +58,42 @@ describe('DuplicateDetector', () => {
     const detector = new DuplicateDetector({ maxEntries: 1000 });
     for (let i = 0; i < 1_000_000; i++) detector.check('s', String(i));
     expect(detector.size).toBe(1000);
+  });
+
+  it('behaves like a plain list of sightings for any mix of checks, forgets and time steps', () => {
+    // Reference model: sightings in age order, the obvious O(n) way.
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('check' as const), id: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({ kind: fc.constant('forget' as const), id: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 6 }), (ops, maxEntries) => {
+        const { state, now } = clock();
+        const windowMs = 50;
+        const detector = new DuplicateDetector({ maxEntries, windowMs, now });
+        let model: { id: string; at: number }[] = [];
+        for (const step of ops) {
+          if (step.kind === 'wait') {
+            state.now += step.ms;
+            continue;
+          }
+          const id = String(step.id);
+          if (step.kind === 'forget') {
+            detector.forget('s', id);
+            model = model.filter((entry) => entry.id !== id);
+            continue;
+          }
+          model = model.filter((entry) => state.now - entry.at <= windowMs);
+          const previous = model.find((entry) => entry.id === id);
+          model = model.filter((entry) => entry.id !== id);
+          model.push({ id, at: state.now });
+          if (model.length > maxEntries) model.shift();
+          expect(detector.check('s', id)).toBe(previous !== undefined);
+          expect(detector.size).toBe(model.length);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
