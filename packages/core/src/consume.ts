@@ -16,6 +16,7 @@ import { CHAIN_HEADER, type ChainFacts, decodeChainHeader, setChainFacts } from 
 import { isTemporaryDestination, spanName } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
 import { Attr, CHILD_OF_LINK, type MessagingSystem, type OperationType } from './semconv';
+import { addLazyAttributes } from './span-outcome';
 
 export interface ExtractedMessage {
   /** Context extracted from the headers (trace context and baggage), ROOT_CONTEXT-based. */
@@ -48,7 +49,8 @@ export interface ConsumeSpanOptions {
   message: ExtractedMessage;
   /** Make the creation context a link only and keep the ambient context as parent. */
   useLinksForConsume: boolean;
-  attributes?: Attributes;
+  /** Further span attributes, built only when the span records (see `SendSpanOptions`). */
+  attributes?: () => Attributes;
   /** The context the client delivered the message in. Default: the active context. */
   ambient?: Context;
   /** When the message has no chain header: its broker timestamp (epoch ms), if known. */
@@ -89,7 +91,6 @@ export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): C
     [Attr.OPERATION_NAME]: operation,
     [Attr.OPERATION_TYPE]: operation,
     [Attr.DESTINATION_NAME]: options.destination,
-    ...options.attributes,
   };
   if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
 
@@ -102,6 +103,7 @@ export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): C
 
   const kind = operation === 'receive' ? SpanKind.CLIENT : SpanKind.CONSUMER;
   const span = tracer.startSpan(spanName(operation, options.destination), { kind, attributes, links }, parent);
+  addLazyAttributes(span, options.attributes);
   const handlerContext = setChainFacts(trace.setSpan(parent, span), chain);
   return { span, context: handlerContext, chain, chainFromHeader: fromHeader !== undefined };
 }

@@ -33,6 +33,9 @@ export function metricAttributes(labels: MetricLabels): Attributes {
   return attributes;
 }
 
+/** Distinct label sets cached at most; labels are bounded by design, so this is only a backstop. */
+const MAX_CACHED_LABEL_SETS = 2_000;
+
 /** Seconds elapsed since a `performance.now()` reading. */
 function secondsSince(startMs: number): number {
   return (performance.now() - startMs) / 1000;
@@ -54,6 +57,11 @@ export class MessagingMetrics {
   private readonly duplicates: Counter;
   private readonly returned: Counter;
   private readonly consumerLag: Gauge;
+  /**
+   * Attribute objects by label set. Every consumed message records five points; building and
+   * spreading a fresh object for each was a visible share of the hot path in the profiles.
+   */
+  private readonly attributeCache = new Map<string, Attributes>();
 
   constructor(meter: Meter) {
     this.sent = meter.createCounter(MetricName.SENT_MESSAGES, {
@@ -107,18 +115,18 @@ export class MessagingMetrics {
   }
 
   recordSent(labels: MetricLabels, count = 1): void {
-    this.sent.add(count, metricAttributes(labels));
+    this.sent.add(count, this.attributes(labels));
   }
 
   recordConsumed(labels: MetricLabels, count = 1): void {
-    this.consumed.add(count, metricAttributes(labels));
+    this.consumed.add(count, this.attributes(labels));
   }
 
   /** Starts timing a send, receive or settle call; the returned function records it. */
   startOperation(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.operationDuration.record(secondsSince(start), metricAttributes({ ...labels, errorType }));
+      this.operationDuration.record(secondsSince(start), this.attributes(labels, errorType));
     };
   }
 
@@ -126,39 +134,52 @@ export class MessagingMetrics {
   startProcess(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.processDuration.record(secondsSince(start), metricAttributes({ ...labels, errorType }));
+      this.processDuration.record(secondsSince(start), this.attributes(labels, errorType));
     };
   }
 
   /** Send → start of processing. Negative values (clock skew between hosts) are dropped. */
   recordDeliveryLatency(labels: MetricLabels, sentAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - sentAtMs) / 1000;
-    if (seconds >= 0 && Number.isFinite(seconds)) this.deliveryLatency.record(seconds, metricAttributes(labels));
+    if (seconds >= 0 && Number.isFinite(seconds)) this.deliveryLatency.record(seconds, this.attributes(labels));
   }
 
   /** Chain origin → end of this message's processing. */
   recordChainLatency(labels: MetricLabels, originAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - originAtMs) / 1000;
-    if (seconds >= 0 && Number.isFinite(seconds)) this.chainLatency.record(seconds, metricAttributes(labels));
+    if (seconds >= 0 && Number.isFinite(seconds)) this.chainLatency.record(seconds, this.attributes(labels));
   }
 
   recordSettled(labels: MetricLabels, outcome: SettleOutcome, count = 1): void {
-    this.settled.add(count, { ...metricAttributes(labels), [Attr.SETTLE_OUTCOME]: outcome });
+    this.settled.add(count, this.attributes(labels, undefined, outcome));
   }
 
   recordRedelivered(labels: MetricLabels): void {
-    this.redelivered.add(1, metricAttributes(labels));
+    this.redelivered.add(1, this.attributes(labels));
   }
 
   recordDuplicate(labels: MetricLabels): void {
-    this.duplicates.add(1, metricAttributes(labels));
+    this.duplicates.add(1, this.attributes(labels));
   }
 
   recordReturned(labels: MetricLabels): void {
-    this.returned.add(1, metricAttributes(labels));
+    this.returned.add(1, this.attributes(labels));
   }
 
   recordConsumerLag(labels: MetricLabels, lag: number): void {
-    if (lag >= 0 && Number.isFinite(lag)) this.consumerLag.record(lag, metricAttributes(labels));
+    if (lag >= 0 && Number.isFinite(lag)) this.consumerLag.record(lag, this.attributes(labels));
+  }
+
+  /** The cached attribute object for a label set, with an error type or settle outcome if given. */
+  private attributes(labels: MetricLabels, errorType?: string, outcome?: SettleOutcome): Attributes {
+    const key = `${labels.system}\u0001${labels.operation}\u0001${labels.destination ?? ''}\u0001${labels.partition ?? ''}\u0001${labels.consumerGroup ?? ''}\u0001${errorType ?? labels.errorType ?? ''}\u0001${outcome ?? ''}`;
+    let attributes = this.attributeCache.get(key);
+    if (attributes === undefined) {
+      attributes = metricAttributes(errorType === undefined ? labels : { ...labels, errorType });
+      if (outcome !== undefined) attributes[Attr.SETTLE_OUTCOME] = outcome;
+      if (this.attributeCache.size >= MAX_CACHED_LABEL_SETS) this.attributeCache.clear();
+      this.attributeCache.set(key, attributes);
+    }
+    return attributes;
   }
 }

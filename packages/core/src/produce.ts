@@ -12,6 +12,7 @@ import { CHAIN_HEADER, type ChainFacts, encodeChainHeader, getChainFacts, nextCh
 import { isTemporaryDestination, spanName } from './destination';
 import { copyHeaders, headerSetter, type MessageHeaders } from './header-carrier';
 import { Attr, type MessagingSystem } from './semconv';
+import { addLazyAttributes } from './span-outcome';
 
 export interface SendSpanOptions {
   system: MessagingSystem;
@@ -19,7 +20,11 @@ export interface SendSpanOptions {
   destination: string;
   /** `messaging.operation.name`; also the first word of the span name. Default `send`. */
   operationName?: string;
-  attributes?: Attributes;
+  /**
+   * Further span attributes, built only when the span records (unsampled traces skip the work;
+   * samplers therefore decide on system, operation and destination alone).
+   */
+  attributes?: () => Attributes;
   /** Context the send happens in. Default: the active context. */
   parent?: Context;
   /** Epoch ms of the send; replaceable in tests. */
@@ -46,7 +51,6 @@ export function startSendSpan(tracer: Tracer, options: SendSpanOptions): SendSpa
     [Attr.OPERATION_NAME]: operation,
     [Attr.OPERATION_TYPE]: 'send',
     [Attr.DESTINATION_NAME]: options.destination,
-    ...options.attributes,
   };
   if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
   const span = tracer.startSpan(
@@ -54,6 +58,7 @@ export function startSendSpan(tracer: Tracer, options: SendSpanOptions): SendSpa
     { kind: SpanKind.PRODUCER, attributes },
     parent,
   );
+  addLazyAttributes(span, options.attributes);
   const chain = nextChainFacts(options.now ?? Date.now(), getChainFacts(parent));
   return { span, context: trace.setSpan(parent, span), chain };
 }

@@ -1,4 +1,4 @@
-import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
 import { errorType } from './error-type';
 import { Attr, type SettleOutcome } from './semconv';
 
@@ -19,4 +19,19 @@ export function recordSpanError(span: Span, error: unknown): string {
 export function recordSettlement(span: Span, outcome: SettleOutcome): void {
   span.setAttribute(Attr.SETTLE_OUTCOME, outcome);
   span.addEvent(`settle ${outcome}`, { [Attr.SETTLE_OUTCOME]: outcome });
+}
+
+/**
+ * Adds attributes built on demand, only when the span records: unsampled traces skip the work.
+ * If building them throws (a hostile getter on a user's message), the span is ended before the
+ * error goes on, so no span is left open.
+ */
+export function addLazyAttributes(span: Span, build: (() => Attributes) | undefined): void {
+  if (build === undefined || !span.isRecording()) return;
+  try {
+    span.setAttributes(build());
+  } catch (error) {
+    span.end();
+    throw error;
+  }
 }

@@ -160,7 +160,7 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
     operationType: how.operation,
     message: extracted,
     useLinksForConsume: config.useLinksForConsume,
-    attributes: deliveryAttributes(message, serverOfChannel(channel), config.captureBodySize),
+    attributes: () => deliveryAttributes(message, serverOfChannel(channel), config.captureBodySize),
     fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
     labels: consumeLabels(how.operation, how.queue),
     // Scoped per queue (temporary reply queues folded into one), since a fan-out delivers the

@@ -151,15 +151,16 @@ function startPublish(ctx: AmqplibContext, channel: object, args: PublishArgs): 
   } = startSendSpan(ctx.tracer, {
     system: SYSTEM,
     destination,
-    attributes: publishAttributes({
-      exchange: args.exchange,
-      routingKey: args.routingKey,
-      options,
-      content: args.content,
-      server: serverOfChannel(channel),
-      captureBodySize: config.captureBodySize,
-      confirm: args.confirm,
-    }),
+    attributes: () =>
+      publishAttributes({
+        exchange: args.exchange,
+        routingKey: args.routingKey,
+        options,
+        content: args.content,
+        server: serverOfChannel(channel),
+        captureBodySize: config.captureBodySize,
+        confirm: args.confirm,
+      }),
   });
   const labels = publishLabels(destination);
   ctx.metrics.recordSent(labels);

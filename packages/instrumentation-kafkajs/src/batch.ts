@@ -146,7 +146,7 @@ function startBatchMessage(batch: unknown, message: unknown): { span: Span; cont
     destination: topic,
     message: facts.extracted,
     useLinksForConsume: config.useLinksForConsume,
-    attributes: processAttributes(scope, partition, message, config),
+    attributes: () => processAttributes(scope, partition, message, config),
     fallbackSentAt: timestampMs(message.timestamp),
   });
   if (facts.duplicate) span.setAttribute(Attr.DUPLICATE, true);

@@ -45,7 +45,7 @@ export function beginMessage(
     destination: topic,
     message: extractMessage(message.headers),
     useLinksForConsume: config.useLinksForConsume,
-    attributes: processAttributes(scope, partitionId, message, config),
+    attributes: () => processAttributes(scope, partitionId, message, config),
     fallbackSentAt: timestampMs(message.timestamp),
     labels: processLabels(scope, topic, partitionId),
     duplicateScope: scope.groupId,

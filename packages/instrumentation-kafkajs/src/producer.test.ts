@@ -254,9 +254,9 @@ describe('producer send and sendBatch', () => {
     await expect(producer.send(record)).resolves.toBeDefined();
     errors.restore();
     expect(producer.requests[0]).toBe(record);
-    // The first message's span had started; it must not be left open.
-    expect(otel.counter.started).toBe(1);
-    expect(otel.counter.ended).toBe(1);
+    // Spans had started before the failure; none may be left open.
+    expect(otel.counter.started).toBeGreaterThanOrEqual(1);
+    expect(otel.counter.ended).toBe(otel.counter.started);
     expect(errors.messages).toEqual([expect.stringContaining('tracing a kafkajs send failed')]);
   });
 });

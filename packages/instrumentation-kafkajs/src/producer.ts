@@ -89,12 +89,15 @@ export function startSend(
   if (batches.every((batch) => config.isIgnored(batch.topic))) return undefined;
   const spans: MessageSpan[] = [];
   const traceMessage = (topic: string, message: SendableMessage): Fields => {
-    const attributes = sendAttributes(client, message, config);
     const {
       span,
       context: sendContext,
       chain,
-    } = startSendSpan(ctx.tracer, { system: SYSTEM, destination: topic, attributes });
+    } = startSendSpan(ctx.tracer, {
+      system: SYSTEM,
+      destination: topic,
+      attributes: () => sendAttributes(client, message, config),
+    });
     const partition = Number.isInteger(message.partition) ? Number(message.partition) : undefined;
     spans.push({ span, topic, partition });
     if (span.isRecording()) runHook('producerHook', config.producerHook, span, { topic, message });
