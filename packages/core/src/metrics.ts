@@ -1,6 +1,7 @@
-import type { Attributes, Counter, Gauge, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Gauge, Histogram, Meter } from '@opentelemetry/api';
 import { destinationLabel } from './destination';
 import { Attr, type MessagingSystem, MetricName, type SettleOutcome } from './semconv';
+import { SummedCounter } from './summed-counter';
 
 /** Advisory buckets the messaging conventions give for operation and process durations. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -36,6 +37,12 @@ export function metricAttributes(labels: MetricLabels): Attributes {
 /** Distinct label sets cached at most; labels are bounded by design, so this is only a backstop. */
 const MAX_CACHED_LABEL_SETS = 2_000;
 
+/** A label set's attributes and the key they are cached and summed under. */
+interface LabelSet {
+  key: string;
+  attributes: Attributes;
+}
+
 /** Seconds elapsed since a `performance.now()` reading. */
 function secondsSince(startMs: number): number {
   return (performance.now() - startMs) / 1000;
@@ -46,29 +53,29 @@ function secondsSince(startMs: number): number {
  * never build instruments or attribute objects themselves.
  */
 export class MessagingMetrics {
-  private readonly sent: Counter;
-  private readonly consumed: Counter;
+  private readonly sent: SummedCounter;
+  private readonly consumed: SummedCounter;
   private readonly operationDuration: Histogram;
   private readonly processDuration: Histogram;
   private readonly deliveryLatency: Histogram;
   private readonly chainLatency: Histogram;
-  private readonly settled: Counter;
-  private readonly redelivered: Counter;
-  private readonly duplicates: Counter;
-  private readonly returned: Counter;
+  private readonly settled: SummedCounter;
+  private readonly redelivered: SummedCounter;
+  private readonly duplicates: SummedCounter;
+  private readonly returned: SummedCounter;
   private readonly consumerLag: Gauge;
   /**
    * Attribute objects by label set. Every consumed message records five points; building and
    * spreading a fresh object for each was a visible share of the hot path in the profiles.
    */
-  private readonly attributeCache = new Map<string, Attributes>();
+  private readonly attributeCache = new Map<string, LabelSet>();
 
   constructor(meter: Meter) {
-    this.sent = meter.createCounter(MetricName.SENT_MESSAGES, {
+    this.sent = new SummedCounter(meter, MetricName.SENT_MESSAGES, {
       description: 'Number of messages producers attempted to send to the broker.',
       unit: '{message}',
     });
-    this.consumed = meter.createCounter(MetricName.CONSUMED_MESSAGES, {
+    this.consumed = new SummedCounter(meter, MetricName.CONSUMED_MESSAGES, {
       description: 'Number of messages that were delivered to the application.',
       unit: '{message}',
     });
@@ -92,19 +99,19 @@ export class MessagingMetrics {
       unit: 's',
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
     });
-    this.settled = meter.createCounter(MetricName.SETTLED_MESSAGES, {
+    this.settled = new SummedCounter(meter, MetricName.SETTLED_MESSAGES, {
       description: 'Consumed messages by how they were settled (ack, requeue, drop, commit, ...).',
       unit: '{message}',
     });
-    this.redelivered = meter.createCounter(MetricName.REDELIVERED_MESSAGES, {
+    this.redelivered = new SummedCounter(meter, MetricName.REDELIVERED_MESSAGES, {
       description: 'Consumed messages the broker marked as redelivered.',
       unit: '{message}',
     });
-    this.duplicates = meter.createCounter(MetricName.DUPLICATE_MESSAGES, {
+    this.duplicates = new SummedCounter(meter, MetricName.DUPLICATE_MESSAGES, {
       description: 'Consumed messages already seen by the same consumer scope within the duplicate window.',
       unit: '{message}',
     });
-    this.returned = meter.createCounter(MetricName.RETURNED_MESSAGES, {
+    this.returned = new SummedCounter(meter, MetricName.RETURNED_MESSAGES, {
       description: 'Published messages the broker returned as unroutable.',
       unit: '{message}',
     });
@@ -115,18 +122,18 @@ export class MessagingMetrics {
   }
 
   recordSent(labels: MetricLabels, count = 1): void {
-    this.sent.add(count, this.attributes(labels));
+    this.add(this.sent, this.labelSet(labels), count);
   }
 
   recordConsumed(labels: MetricLabels, count = 1): void {
-    this.consumed.add(count, this.attributes(labels));
+    this.add(this.consumed, this.labelSet(labels), count);
   }
 
   /** Starts timing a send, receive or settle call; the returned function records it. */
   startOperation(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.operationDuration.record(secondsSince(start), this.attributes(labels, errorType));
+      this.operationDuration.record(secondsSince(start), this.labelSet(labels, errorType).attributes);
     };
   }
 
@@ -134,52 +141,58 @@ export class MessagingMetrics {
   startProcess(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.processDuration.record(secondsSince(start), this.attributes(labels, errorType));
+      this.processDuration.record(secondsSince(start), this.labelSet(labels, errorType).attributes);
     };
   }
 
   /** Send → start of processing. Negative values (clock skew between hosts) are dropped. */
   recordDeliveryLatency(labels: MetricLabels, sentAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - sentAtMs) / 1000;
-    if (seconds >= 0 && Number.isFinite(seconds)) this.deliveryLatency.record(seconds, this.attributes(labels));
+    if (seconds >= 0 && Number.isFinite(seconds))
+      this.deliveryLatency.record(seconds, this.labelSet(labels).attributes);
   }
 
   /** Chain origin → end of this message's processing. */
   recordChainLatency(labels: MetricLabels, originAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - originAtMs) / 1000;
-    if (seconds >= 0 && Number.isFinite(seconds)) this.chainLatency.record(seconds, this.attributes(labels));
+    if (seconds >= 0 && Number.isFinite(seconds)) this.chainLatency.record(seconds, this.labelSet(labels).attributes);
   }
 
   recordSettled(labels: MetricLabels, outcome: SettleOutcome, count = 1): void {
-    this.settled.add(count, this.attributes(labels, undefined, outcome));
+    this.add(this.settled, this.labelSet(labels, undefined, outcome), count);
   }
 
   recordRedelivered(labels: MetricLabels): void {
-    this.redelivered.add(1, this.attributes(labels));
+    this.add(this.redelivered, this.labelSet(labels), 1);
   }
 
   recordDuplicate(labels: MetricLabels): void {
-    this.duplicates.add(1, this.attributes(labels));
+    this.add(this.duplicates, this.labelSet(labels), 1);
   }
 
   recordReturned(labels: MetricLabels): void {
-    this.returned.add(1, this.attributes(labels));
+    this.add(this.returned, this.labelSet(labels), 1);
   }
 
   recordConsumerLag(labels: MetricLabels, lag: number): void {
-    if (lag >= 0 && Number.isFinite(lag)) this.consumerLag.record(lag, this.attributes(labels));
+    if (lag >= 0 && Number.isFinite(lag)) this.consumerLag.record(lag, this.labelSet(labels).attributes);
   }
 
-  /** The cached attribute object for a label set, with an error type or settle outcome if given. */
-  private attributes(labels: MetricLabels, errorType?: string, outcome?: SettleOutcome): Attributes {
+  private add(counter: SummedCounter, labelSet: LabelSet, count: number): void {
+    counter.add(labelSet.key, labelSet.attributes, count);
+  }
+
+  /** The cached attributes of a label set, with an error type or settle outcome if given. */
+  private labelSet(labels: MetricLabels, errorType?: string, outcome?: SettleOutcome): LabelSet {
     const key = `${labels.system}\u0001${labels.operation}\u0001${labels.destination ?? ''}\u0001${labels.partition ?? ''}\u0001${labels.consumerGroup ?? ''}\u0001${errorType ?? labels.errorType ?? ''}\u0001${outcome ?? ''}`;
-    let attributes = this.attributeCache.get(key);
-    if (attributes === undefined) {
-      attributes = metricAttributes(errorType === undefined ? labels : { ...labels, errorType });
+    let labelSet = this.attributeCache.get(key);
+    if (labelSet === undefined) {
+      const attributes = metricAttributes(errorType === undefined ? labels : { ...labels, errorType });
       if (outcome !== undefined) attributes[Attr.SETTLE_OUTCOME] = outcome;
+      labelSet = { key, attributes };
       if (this.attributeCache.size >= MAX_CACHED_LABEL_SETS) this.attributeCache.clear();
-      this.attributeCache.set(key, attributes);
+      this.attributeCache.set(key, labelSet);
     }
-    return attributes;
+    return labelSet;
   }
 }
