@@ -6,6 +6,7 @@
 
 import { Attr, MessagingSystems, type MetricLabels } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
+import { isObject } from './fields';
 
 export const SYSTEM = MessagingSystems.KAFKA;
 
@@ -20,10 +21,6 @@ export interface ClientInfo {
 export const MAX_KEY_BYTES = 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
 
 /** `host:port`, `[v6]:port` or a bare host, as kafkajs accepts in `brokers`. */
 export function parseBroker(broker: unknown): { address: string; port?: number } | undefined {

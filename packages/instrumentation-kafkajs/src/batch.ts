@@ -28,10 +28,9 @@ import {
   SYSTEM,
   timestampMs,
 } from './attributes';
+import { isObject } from './fields';
 import { failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
-
-type Fields = Record<string, unknown>;
 
 interface MessageFacts {
   extracted: ExtractedMessage;
@@ -52,10 +51,6 @@ interface TracedBatch {
 
 // Keyed by kafkajs's batch object, so the entry goes away with the batch.
 const tracedBatches = new WeakMap<object, TracedBatch>();
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null;
-}
 
 /**
  * Starts the batch span and records every per-message metric, or returns undefined when the

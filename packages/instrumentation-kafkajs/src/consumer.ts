@@ -16,14 +16,9 @@ import {
   timestampMs,
 } from './attributes';
 import { traceEachBatch } from './batch';
+import { type Fields, isObject } from './fields';
 import { failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
-
-type Fields = Record<string, unknown>;
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null;
-}
 
 /**
  * Starts the `process` span of one delivered message, or undefined when the payload is not the

@@ -2,18 +2,13 @@ import { MessagingMetrics, type MethodPatch, type Shim, unwrapAll, wrapAll } fro
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
 import { wrapConsumerFactory, wrapKafkaClass, wrapProducerFactory } from './client';
 import { type ResolvedConfig, resolveConfig } from './config';
+import { type Fields, isObject } from './fields';
 import type { KafkaJsInstrumentationConfig } from './types';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 import { createWrapContext, type WrapContext } from './wrap-context';
 
 /** kafkajs versions this instrumentation patches; others load unpatched. */
 export const SUPPORTED_VERSIONS = ['>=2.0.0 <3'];
-
-type Fields = Record<string, unknown>;
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null;
-}
 
 /**
  * What to patch in a loaded kafkajs, as data. Under CommonJS `exports` is kafkajs's own exports

@@ -17,10 +17,9 @@ import {
 import { context, type Span } from '@opentelemetry/api';
 import type { Message } from 'kafkajs';
 import { type ClientInfo, partitionsByTopic, SYSTEM, sendAttributes } from './attributes';
+import { type Fields, isObject } from './fields';
 import { type CallOutcome, failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
-
-type Fields = Record<string, unknown>;
 
 /** A message kafkajs will accept: an object with a `value` (null for a tombstone). */
 type SendableMessage = Message & Fields;
@@ -42,10 +41,6 @@ interface MessageSpan {
 export interface TracedSend {
   spans: MessageSpan[];
   endTiming: (errorType?: string) => void;
-}
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null;
 }
 
 function isSendable(message: unknown): message is SendableMessage {

@@ -8,11 +8,10 @@
 import { type AnyFunction, Attr, type MetricLabels, recordSpanError, safely, spanName, wrapAll } from '@mqtrail/core';
 import { type Attributes, context, SpanKind, trace } from '@opentelemetry/api';
 import { type ClientInfo, clientAttributes, offsetNumber, partitionNumber, processLabels, SYSTEM } from './attributes';
+import { isObject } from './fields';
 import { wrapSend, wrapSendBatch } from './producer';
 import { failure, isThenable, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
-
-type Fields = Record<string, unknown>;
 
 export type TransactionOperation = 'send_offsets' | 'commit_transaction' | 'abort_transaction';
 
@@ -26,10 +25,6 @@ interface SentOffset {
 /** Offsets sent with one transaction, waiting for its outcome. */
 interface TransactionState {
   offsets: SentOffset[];
-}
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null;
 }
 
 /** `producer.transaction()`: instruments the transaction object it resolves to. */
