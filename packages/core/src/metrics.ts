@@ -10,7 +10,8 @@ export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 /**
  * The only attributes a metric point may carry. Every one is bounded: no routing keys,
- * message ids, keys or offsets — those belong on spans.
+ * message ids, keys or offsets — those belong on spans. A labels object is cached by identity
+ * once recorded with: build a new one rather than change it.
  */
 export interface MetricLabels {
   system: MessagingSystem;
@@ -69,6 +70,7 @@ export class MessagingMetrics {
    * spreading a fresh object for each was a visible share of the hot path in the profiles.
    */
   private readonly attributeCache = new Map<string, LabelSet>();
+  private readonly labelSetByObject = new WeakMap<MetricLabels, LabelSet>();
 
   constructor(meter: Meter) {
     this.sent = new SummedCounter(meter, MetricName.SENT_MESSAGES, {
@@ -184,6 +186,12 @@ export class MessagingMetrics {
 
   /** The cached attributes of a label set, with an error type or settle outcome if given. */
   private labelSet(labels: MetricLabels, errorType?: string, outcome?: SettleOutcome): LabelSet {
+    // One consumed message records several points with the same labels object: look it up once.
+    const plain = errorType === undefined && outcome === undefined;
+    if (plain) {
+      const known = this.labelSetByObject.get(labels);
+      if (known !== undefined) return known;
+    }
     const key = `${labels.system}\u0001${labels.operation}\u0001${labels.destination ?? ''}\u0001${labels.partition ?? ''}\u0001${labels.consumerGroup ?? ''}\u0001${errorType ?? labels.errorType ?? ''}\u0001${outcome ?? ''}`;
     let labelSet = this.attributeCache.get(key);
     if (labelSet === undefined) {
@@ -193,6 +201,7 @@ export class MessagingMetrics {
       if (this.attributeCache.size >= MAX_CACHED_LABEL_SETS) this.attributeCache.clear();
       this.attributeCache.set(key, labelSet);
     }
+    if (plain) this.labelSetByObject.set(labels, labelSet);
     return labelSet;
   }
 }
