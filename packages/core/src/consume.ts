@@ -66,6 +66,8 @@ export interface ConsumeSpan {
   chain: ChainFacts;
   /** Whether the chain facts came from an mqtrail header rather than a fallback. */
   chainFromHeader: boolean;
+  /** Whether the send time is known (from the chain header or the broker timestamp), not assumed. */
+  sentAtKnown: boolean;
 }
 
 /**
@@ -105,5 +107,11 @@ export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): C
   const span = tracer.startSpan(spanName(operation, options.destination), { kind, attributes, links }, parent);
   addLazyAttributes(span, options.attributes);
   const handlerContext = setChainFacts(trace.setSpan(parent, span), chain);
-  return { span, context: handlerContext, chain, chainFromHeader: fromHeader !== undefined };
+  return {
+    span,
+    context: handlerContext,
+    chain,
+    chainFromHeader: fromHeader !== undefined,
+    sentAtKnown: fromHeader !== undefined || options.fallbackSentAt !== undefined,
+  };
 }

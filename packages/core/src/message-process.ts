@@ -50,6 +50,7 @@ export class MessageProcess {
   private readonly duplicateScope: string;
   /** Identities this delivery was the first to record, to forget again if it does not complete. */
   private readonly firstSeen: string[];
+  private readonly latencyKnown: boolean;
   private ended = false;
 
   constructor(deps: ProcessDeps, options: BeginProcessOptions) {
@@ -61,7 +62,10 @@ export class MessageProcess {
     this.metrics = deps.metrics;
 
     this.metrics.recordConsumed(this.labels);
-    this.metrics.recordDeliveryLatency(this.labels, this.chain.sentAt, options.now);
+    // A message with neither a chain header nor a broker timestamp has no known send time: record
+    // nothing rather than a latency of zero.
+    this.latencyKnown = started.sentAtKnown;
+    if (this.latencyKnown) this.metrics.recordDeliveryLatency(this.labels, this.chain.sentAt, options.now);
     this.endTiming = this.metrics.startProcess(this.labels);
 
     this.duplicates = deps.duplicates;
@@ -99,7 +103,7 @@ export class MessageProcess {
       this.metrics.recordSettled(this.labels, outcome);
     }
     this.endTiming(type);
-    this.metrics.recordChainLatency(this.labels, this.chain.originAt);
+    if (this.latencyKnown) this.metrics.recordChainLatency(this.labels, this.chain.originAt);
     this.span.end();
   }
 }

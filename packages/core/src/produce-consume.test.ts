@@ -183,4 +183,25 @@ describe('MessageProcess', () => {
     expect(again.duplicate).toBe(true);
     again.end({ outcome: 'ack' });
   });
+
+  it('records no delivery or chain latency for a message whose send time is unknown', async () => {
+    const metrics = new MessagingMetrics(telemetry.meterProvider.getMeter('unknown-send-time'));
+    const labels = { system: 'rabbitmq' as const, operation: 'process', destination: 'foreign-only' };
+    const options = {
+      system: 'rabbitmq' as const,
+      destination: 'foreign-only',
+      message: extractMessage({}),
+      useLinksForConsume: false,
+      labels,
+      duplicateScope: 'foreign-only',
+    };
+    new MessageProcess({ tracer, metrics, duplicates: new DuplicateDetector() }, options).end({ outcome: 'ack' });
+    const collected = await telemetry.collectMetrics();
+    const points = (name: string) =>
+      collected.get(name)?.dataPoints.filter((p) => p.attributes['messaging.destination.name'] === 'foreign-only') ??
+      [];
+    expect(points('mqtrail.delivery.latency')).toEqual([]);
+    expect(points('mqtrail.chain.latency')).toEqual([]);
+    expect(points('messaging.process.duration')).toHaveLength(1);
+  });
 });
