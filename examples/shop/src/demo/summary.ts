@@ -36,11 +36,12 @@ export async function printSummary(tally: Tally): Promise<string | undefined> {
     ['dead letters seen by notifications', c.deadLetterSeen],
     ['orders requeued → redelivered', c.requeued],
     ['duplicate publishes', c.duplicatesPublished],
+    ['duplicate deliveries (publishes + copies dead-lettered twice)', c.duplicateDeliveries],
     ['unroutable publishes / returned by RabbitMQ', c.unroutablePublished],
     ['stranded (queue without consumer: lost)', c.stranded],
   ];
-  for (const [label, count] of rows) console.log(`  ${label.padEnd(46)} ${count}`);
-  console.log(`  ${'returned messages seen by orders'.padEnd(46)} ${c.returned}`);
+  for (const [label, count] of rows) console.log(`  ${label.padEnd(62)} ${count}`);
+  console.log(`  ${'returned messages seen by orders'.padEnd(62)} ${c.returned}`);
   console.log('\nLook closer:');
   console.log(`  Jaeger API     ${JAEGER_URL}/api/services`);
   console.log(

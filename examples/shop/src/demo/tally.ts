@@ -14,7 +14,13 @@ export class Tally {
     unroutablePublished: 0,
     returned: 0,
     stranded: 0,
+    /**
+     * Deliveries of a message some consumer had already seen: each duplicate publish reaches
+     * payments twice, and when both copies fail, the dead-letter queue sees the order twice too.
+     */
+    duplicateDeliveries: 0,
   };
+  private readonly deadLettersSeen = new Set<string>();
   /** Trace ids of orders whose whole chain completed, newest last. */
   readonly completedTraces: string[] = [];
 
@@ -42,9 +48,12 @@ export class Tally {
         break;
       case 'dead-letter-seen':
         c.deadLetterSeen++;
+        if (this.deadLettersSeen.has(event.orderId)) c.duplicateDeliveries++;
+        this.deadLettersSeen.add(event.orderId);
         break;
       case 'duplicate-published':
         c.duplicatesPublished++;
+        c.duplicateDeliveries++;
         break;
       case 'unroutable-published':
         c.unroutablePublished++;
