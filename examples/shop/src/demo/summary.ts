@@ -6,7 +6,7 @@ const PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
 /** Waits for one completed order's trace to reach Jaeger with all its hops, and renders it. */
 async function renderOneChain(tally: Tally): Promise<string> {
-  const traceId = tally.completedTraces.at(-1);
+  const traceId = tally.shownTrace;
   if (traceId === undefined) return 'No order completed its whole chain; nothing to show.';
   const jaeger = new JaegerClient({ baseUrl: JAEGER_URL });
   // orders → payments → shipping → notifications: at least a send and a process span per hop.
@@ -21,7 +21,7 @@ async function renderOneChain(tally: Tally): Promise<string> {
   }
 }
 
-/** Prints the chain of the newest completed order and the counts; returns that order's trace id. */
+/** Prints the chain of one completed order and the counts; returns that order's trace id. */
 export async function printSummary(tally: Tally): Promise<string | undefined> {
   const c = tally.counts;
   console.log('\nOne order, end to end:\n');
@@ -48,5 +48,5 @@ export async function printSummary(tally: Tally): Promise<string | undefined> {
     `  Prometheus     ${PROMETHEUS_URL}/graph?g0.expr=${encodeURIComponent('sum by (messaging_destination_name, mqtrail_settle_outcome) (mqtrail_settled_messages_total)')}`,
   );
   console.log('  Audit          packages/cli/bin/mqtrail.js audit --since 5m');
-  return tally.completedTraces.at(-1);
+  return tally.shownTrace;
 }

@@ -24,6 +24,14 @@ export class Tally {
   /** Trace ids of orders whose whole chain completed, newest last. */
   readonly completedTraces: string[] = [];
 
+  /**
+   * The completed chain to show: one from the middle of the run, whose spans every service
+   * exported long before shutdown (the newest may still be in a batch when the demo stops).
+   */
+  get shownTrace(): string | undefined {
+    return this.completedTraces[Math.floor(this.completedTraces.length / 2)];
+  }
+
   add(event: ShopEvent): void {
     const c = this.counts;
     switch (event.event) {
