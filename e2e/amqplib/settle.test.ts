@@ -4,10 +4,10 @@ import { query, waitForSeries } from '../support/prometheus';
 import {
   cleanUp,
   declare,
-  freeMetricsPort,
   type Handled,
   handledOf,
   killLeftovers,
+  leaseMetricsPort,
   parentOf,
   type QueueSpec,
   runFixture,
@@ -62,7 +62,7 @@ describe('settle outcomes', () => {
 
   beforeAll(async () => {
     await declare(Object.values(queues));
-    const metricsPort = await freeMetricsPort();
+    const { port: metricsPort } = await leaseMetricsPort();
     const consuming = runFixture(
       'consumer.cjs',
       { PLAN: JSON.stringify(plan), HOLD: '1' },

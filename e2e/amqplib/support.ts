@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { type Child, type ChildOptions, startChild } from '../support/child';
-import { endpoints, SCRAPED_APP_PORTS } from '../support/endpoints';
+import { endpoints } from '../support/endpoints';
 import type { JaegerSpan, JaegerTrace } from '../support/jaeger';
 import { tagOf } from '../support/jaeger';
-import { waitFor } from '../support/wait';
 
 /** A name no earlier run used: queues, exchanges and services are never shared between tests. */
 export function unique(prefix: string): string {
@@ -136,30 +134,4 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A port Prometheus scrapes that nothing listens on now. Other suites and the demo use the same
- * few ports, so a fixed one could already be taken.
- */
-export async function freeMetricsPort(): Promise<number> {
-  for (const port of SCRAPED_APP_PORTS) if (await portFree(port)) return port;
-  throw new Error(`all scraped metrics ports (${SCRAPED_APP_PORTS.join(', ')}) are in use`);
-}
-
-/**
- * Waits until the exporter on `port` serves series mentioning `marker` (a unique queue name):
- * proves the port is this fixture's before Prometheus's answers are trusted.
- */
-export async function waitForOwnMetrics(port: number, marker: string): Promise<void> {
-  await waitFor(`metrics mentioning ${marker} on 127.0.0.1:${port}`, async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    return (await response.text()).includes(marker) ? true : undefined;
-  });
-}
+export { leaseMetricsPort, waitForOwnMetrics } from '../support/metrics-port';
