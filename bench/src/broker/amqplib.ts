@@ -8,10 +8,9 @@
  */
 import { once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { epochMs, timedBody } from '../messages';
+import { timedBody } from '../messages';
 import type { BrokerJob, Measurements } from '../protocol';
-import { settledHeapUsed } from '../timing';
-import { brokerMeasurements, destinationName } from './names';
+import { destinationName, measureBrokerRun } from './names';
 import { DeliverySink } from './sink';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -82,22 +81,9 @@ export async function amqplibBroker(job: BrokerJob): Promise<Measurements> {
     await publishAll(job.warmup);
     await sink.until(job.warmup, 120_000);
 
-    const heapBefore = settledHeapUsed();
-    const startedAt = epochMs();
-    await publishAll(job.messages);
-    const sentAt = epochMs();
-    await sink.until(job.warmup + job.messages, 300_000);
-    const heapAfter = settledHeapUsed();
+    const measured = await measureBrokerRun(job, sink, publishAll);
     await publisher.close().catch(() => {});
-    return brokerMeasurements({
-      messages: job.messages,
-      startedAt,
-      sentAt,
-      lastConsumedAt: sink.lastMeasuredAt,
-      latency: sink.latencyPercentiles(),
-      heapBefore,
-      heapAfter,
-    });
+    return measured;
   } finally {
     await consumerChannel.deleteQueue(queue).catch(() => {});
     await Promise.allSettled([consumerConnection.close(), publisherConnection.close()]);

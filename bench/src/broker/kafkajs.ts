@@ -5,10 +5,9 @@
  * same shape runs first. The topic and group are deleted afterwards.
  */
 
-import { epochMs, timedBody } from '../messages';
+import { timedBody } from '../messages';
 import type { BrokerJob, Measurements } from '../protocol';
-import { settledHeapUsed } from '../timing';
-import { brokerMeasurements, destinationName } from './names';
+import { destinationName, measureBrokerRun } from './names';
 import { DeliverySink } from './sink';
 
 const BROKERS = ['127.0.0.1:9092'];
@@ -77,21 +76,7 @@ export async function kafkaBroker(job: BrokerJob): Promise<Measurements> {
     await sendAll(job.warmup);
     await sink.until(job.warmup, 120_000);
 
-    const heapBefore = settledHeapUsed();
-    const startedAt = epochMs();
-    await sendAll(job.messages);
-    const sentAt = epochMs();
-    await sink.until(job.warmup + job.messages, 300_000);
-    const heapAfter = settledHeapUsed();
-    return brokerMeasurements({
-      messages: job.messages,
-      startedAt,
-      sentAt,
-      lastConsumedAt: sink.lastMeasuredAt,
-      latency: sink.latencyPercentiles(),
-      heapBefore,
-      heapAfter,
-    });
+    return await measureBrokerRun(job, sink, sendAll);
   } finally {
     await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
     await admin.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => {});
