@@ -4,7 +4,8 @@
  * span machinery must see distinct messages, as in production).
  */
 
-const TRACE_PREFIX = '5ee0bench0000000';
+// Hex only: a non-hex trace id fails W3C parsing, and every consumed message would look untraced.
+const TRACE_PREFIX = '5ee0be0c00000000';
 
 /** 16 hex digits of a positive integer; never all zeros, as W3C requires. */
 function hex16(value: number): string {
