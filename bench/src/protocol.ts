@@ -6,8 +6,12 @@
 export type Client = 'kafkajs' | 'amqplib';
 export const CLIENTS: readonly Client[] = ['kafkajs', 'amqplib'];
 
-export type VariantName = 'none' | 'contrib' | 'contrib-0%' | 'mqtrail' | 'mqtrail-0%';
-export const VARIANTS: readonly VariantName[] = ['none', 'contrib', 'contrib-0%', 'mqtrail', 'mqtrail-0%'];
+/**
+ * `sdk` installs the SDK and the context manager but no instrumentation: the floor every
+ * instrumentation pays before it does anything (AsyncLocalStorage tracks every promise).
+ */
+export type VariantName = 'none' | 'sdk' | 'contrib' | 'contrib-0%' | 'mqtrail' | 'mqtrail-0%';
+export const VARIANTS: readonly VariantName[] = ['none', 'sdk', 'contrib', 'contrib-0%', 'mqtrail', 'mqtrail-0%'];
 
 interface JobBase {
   client: Client;

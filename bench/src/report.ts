@@ -1,7 +1,7 @@
 /** BENCHMARKS.md, generated from one run's results. */
 import type { Machine } from './machine';
 import type { Options } from './options';
-import type { JobResult, VariantName } from './protocol';
+import { type JobResult, VARIANTS, type VariantName } from './protocol';
 import { find, type SoakSummary, type SummaryEntry, type TargetCheck } from './summary';
 
 export interface RunReport {
@@ -74,7 +74,7 @@ function cell(entry: SummaryEntry | undefined, format: (value: number) => string
 }
 
 function variantsIn(entries: readonly SummaryEntry[], workloadPrefix: string): VariantName[] {
-  const order: VariantName[] = ['none', 'contrib', 'contrib-0%', 'mqtrail', 'mqtrail-0%'];
+  const order: VariantName[] = [...VARIANTS];
   const present = new Set(entries.filter((e) => e.workload.startsWith(workloadPrefix)).map((e) => e.variant));
   return order.filter((variant) => present.has(variant));
 }
@@ -125,7 +125,7 @@ export function renderMarkdown(report: RunReport): string {
     '',
   );
   out.push(
-    'Variants: **none** — no OpenTelemetry at all; **contrib** — the OpenTelemetry contrib instrumentation; ' +
+    'Variants: **none** — no OpenTelemetry at all; **sdk** — the SDK set-up below with no instrumentation (the floor every instrumentation pays); **contrib** — the OpenTelemetry contrib instrumentation; ' +
       '**mqtrail** — ours; **-0%** — the same with `ParentBased(TraceIdRatioBased(0))`. Instrumented variants share ' +
       'one SDK set-up: `TracerProvider` with a `BatchSpanProcessor` in front of an exporter that only counts, ' +
       '`AsyncLocalStorageContextManager`, W3C trace-context + baggage propagators, and a `MeterProvider` with a ' +

@@ -99,8 +99,8 @@ const INSTRUMENTATIONS: Record<'contrib' | 'mqtrail', Record<Client, { pkg: stri
   },
 };
 
-export function family(variant: VariantName): 'none' | 'contrib' | 'mqtrail' {
-  if (variant === 'none') return 'none';
+export function family(variant: VariantName): 'none' | 'sdk' | 'contrib' | 'mqtrail' {
+  if (variant === 'none' || variant === 'sdk') return variant;
   return variant.startsWith('contrib') ? 'contrib' : 'mqtrail';
 }
 
@@ -132,7 +132,7 @@ function loadInstrumentation(variantFamily: 'contrib' | 'mqtrail', client: Clien
 export function setUpTelemetry(variant: VariantName, client: Client): Telemetry {
   const variantFamily = family(variant);
   if (variantFamily === 'none') return NO_TELEMETRY;
-  const Instrumentation = loadInstrumentation(variantFamily, client);
+  const Instrumentation = variantFamily === 'sdk' ? undefined : loadInstrumentation(variantFamily, client);
 
   const root: Sampler = isUnsampled(variant) ? new TraceIdRatioBasedSampler(0) : new AlwaysOnSampler();
   const spanExporter = new CountingSpanExporter();
@@ -153,12 +153,13 @@ export function setUpTelemetry(variant: VariantName, client: Client): Telemetry 
 
   // contrib depends on @opentelemetry/instrumentation 0.300 and mqtrail on 0.301: registering
   // through the 0.301 helper is duck-typed (setTracerProvider / setMeterProvider / enable).
-  const instrumentation = new Instrumentation();
-  registerInstrumentations({
-    instrumentations: [instrumentation as Instrumentation],
-    tracerProvider,
-    meterProvider,
-  });
+  if (Instrumentation !== undefined) {
+    registerInstrumentations({
+      instrumentations: [new Instrumentation() as Instrumentation],
+      tracerProvider,
+      meterProvider,
+    });
+  }
 
   return {
     async counts() {
