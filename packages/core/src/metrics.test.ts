@@ -79,6 +79,26 @@ describe('MessagingMetrics', () => {
     expect(histogramOf(byName.get('mqtrail.chain.latency')).sum).toBe(10);
   });
 
+  it('keeps outcomes and error types apart when one labels object is reused, and sums equal labels', async () => {
+    const shared = { system: 'rabbitmq', operation: 'process', destination: 'q' } as const;
+    for (let i = 0; i < 3; i++) metrics.recordSettled(shared, 'ack');
+    metrics.recordSettled(shared, 'drop');
+    metrics.recordSettled({ ...shared }, 'ack');
+    metrics.recordConsumed(shared);
+    metrics.recordConsumed({ ...shared });
+    metrics.startProcess(shared)('TypeError');
+    metrics.startProcess(shared)();
+    const byName = await collect(reader);
+    const settled = byName.get('mqtrail.settled.messages')?.dataPoints ?? [];
+    expect(settled.map((p) => [p.attributes['mqtrail.settle.outcome'], p.value]).sort()).toEqual([
+      ['ack', 4],
+      ['drop', 1],
+    ]);
+    expect(byName.get('messaging.client.consumed.messages')?.dataPoints.map((p) => p.value)).toEqual([2]);
+    const durations = byName.get('messaging.process.duration')?.dataPoints ?? [];
+    expect(durations.map((p) => p.attributes['error.type']).sort()).toEqual(['TypeError', undefined]);
+  });
+
   it('counts settle outcomes, redeliveries, duplicates, returns and lag', async () => {
     metrics.recordSettled(labels, 'ack', 2);
     metrics.recordSettled(labels, 'requeue');

@@ -37,11 +37,20 @@ export function metricAttributes(labels: MetricLabels): Attributes {
 
 /** Distinct label sets cached at most; labels are bounded by design, so this is only a backstop. */
 const MAX_CACHED_LABEL_SETS = 2_000;
+/** Error types per label set kept at most; error types are class names, so also only a backstop. */
+const MAX_DERIVED_LABEL_SETS = 64;
 
 /** A label set's attributes and the key they are cached and summed under. */
 interface LabelSet {
   key: string;
   attributes: Attributes;
+  /**
+   * The same labels with an error type or a settle outcome added, built on first use. A consumed
+   * message records its outcome with the labels of its subscription: this keeps that a lookup in a
+   * map of a handful of entries instead of building and hashing the whole key again.
+   */
+  withErrorType?: Map<string, LabelSet>;
+  withOutcome?: Map<SettleOutcome, LabelSet>;
 }
 
 /** Seconds elapsed since a `performance.now()` reading. */
@@ -186,12 +195,35 @@ export class MessagingMetrics {
 
   /** The cached attributes of a label set, with an error type or settle outcome if given. */
   private labelSet(labels: MetricLabels, errorType?: string, outcome?: SettleOutcome): LabelSet {
-    // One consumed message records several points with the same labels object: look it up once.
-    const plain = errorType === undefined && outcome === undefined;
-    if (plain) {
-      const known = this.labelSetByObject.get(labels);
-      if (known !== undefined) return known;
+    // Instrumentations keep one labels object per subscription or partition: look it up by identity.
+    let base = this.labelSetByObject.get(labels);
+    if (base === undefined) {
+      base = this.cached(labels, undefined, undefined);
+      this.labelSetByObject.set(labels, base);
     }
+    if (errorType !== undefined) {
+      base.withErrorType ??= new Map();
+      let derived = base.withErrorType.get(errorType);
+      if (derived === undefined) {
+        derived = this.cached(labels, errorType, undefined);
+        if (base.withErrorType.size < MAX_DERIVED_LABEL_SETS) base.withErrorType.set(errorType, derived);
+      }
+      return derived;
+    }
+    if (outcome !== undefined) {
+      base.withOutcome ??= new Map();
+      let derived = base.withOutcome.get(outcome);
+      if (derived === undefined) {
+        derived = this.cached(labels, undefined, outcome);
+        base.withOutcome.set(outcome, derived);
+      }
+      return derived;
+    }
+    return base;
+  }
+
+  /** The one LabelSet of these labels: equal labels in different objects share it, and its key. */
+  private cached(labels: MetricLabels, errorType: string | undefined, outcome: SettleOutcome | undefined): LabelSet {
     const key = `${labels.system}\u0001${labels.operation}\u0001${labels.destination ?? ''}\u0001${labels.partition ?? ''}\u0001${labels.consumerGroup ?? ''}\u0001${errorType ?? labels.errorType ?? ''}\u0001${outcome ?? ''}`;
     let labelSet = this.attributeCache.get(key);
     if (labelSet === undefined) {
@@ -201,7 +233,6 @@ export class MessagingMetrics {
       if (this.attributeCache.size >= MAX_CACHED_LABEL_SETS) this.attributeCache.clear();
       this.attributeCache.set(key, labelSet);
     }
-    if (plain) this.labelSetByObject.set(labels, labelSet);
     return labelSet;
   }
 }

@@ -1,4 +1,12 @@
-import { type AnyFunction, destinationLabel, extractMessage, MessageProcess, runHook, safely } from '@mqtrail/core';
+import {
+  type AnyFunction,
+  destinationLabel,
+  extractMessage,
+  MessageProcess,
+  type MetricLabels,
+  runHook,
+  safely,
+} from '@mqtrail/core';
 import { context } from '@opentelemetry/api';
 import {
   brokerTimestampMs,
@@ -20,13 +28,27 @@ interface Subscription {
   noAck: boolean;
   /** `process` for push (`consume`), `receive` for pull (`get`). */
   operation: 'process' | 'receive';
+  /** One labels object for all its messages: core caches label sets by object identity. */
+  labels: MetricLabels;
+  /**
+   * Scoped per queue (temporary reply queues folded into one), since a fan-out delivers the
+   * same message to several queues and that is not a duplicate.
+   */
+  duplicateScope: string;
 }
 
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
 
 function subscription(queue: unknown, options: unknown, operation: Subscription['operation']): Subscription {
   const noAck = options !== null && typeof options === 'object' && Boolean((options as { noAck?: unknown }).noAck);
-  return { queue: typeof queue === 'string' ? queue : '', noAck, operation };
+  const name = typeof queue === 'string' ? queue : '';
+  return {
+    queue: name,
+    noAck,
+    operation,
+    labels: consumeLabels(operation, name),
+    duplicateScope: destinationLabel(name),
+  };
 }
 
 function isMessage(value: unknown): value is AmqpMessage {
@@ -152,7 +174,6 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
   const headers = message.properties?.headers;
   const count = deliveryCount(headers);
   const extracted = extractMessage(headers);
-  const duplicateScope = destinationLabel(how.queue);
   const identities = messageIdentities(message);
   const process = new MessageProcess(ctx, {
     system: SYSTEM,
@@ -162,10 +183,8 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
     useLinksForConsume: config.useLinksForConsume,
     attributes: () => deliveryAttributes(message, serverOfChannel(channel), config.captureBodySize),
     fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
-    labels: consumeLabels(how.operation, how.queue),
-    // Scoped per queue (temporary reply queues folded into one), since a fan-out delivers the
-    // same message to several queues and that is not a duplicate.
-    duplicateScope,
+    labels: how.labels,
+    duplicateScope: how.duplicateScope,
     identities,
     // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
     redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),

@@ -8,6 +8,7 @@ import {
   partitionNumber,
   partitionsByTopic,
   processAttributes,
+  processLabels,
   sendAttributes,
   timestampMs,
 } from './attributes';
@@ -99,5 +100,21 @@ describe('attributes', () => {
       ['b', null],
     ]);
     expect(partitionsByTopic(undefined).size).toBe(0);
+  });
+
+  it('keeps one labels object per consumer scope, topic and partition', () => {
+    const scope = { client: {}, groupId: 'g' };
+    const labels = processLabels(scope, 'orders', 2);
+    expect(labels).toEqual({
+      system: 'kafka',
+      operation: 'process',
+      destination: 'orders',
+      partition: 2,
+      consumerGroup: 'g',
+    });
+    expect(processLabels(scope, 'orders', 2)).toBe(labels);
+    expect(processLabels(scope, 'orders', 3)).not.toBe(labels);
+    expect(processLabels({ client: {}, groupId: 'g' }, 'orders', 2)).not.toBe(labels);
+    expect(processLabels(scope, 'orders', -1).partition).toBe(-1);
   });
 });
