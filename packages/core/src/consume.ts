@@ -16,7 +16,7 @@ import { CHAIN_HEADER, type ChainFacts, decodeChainHeader, setChainFacts } from 
 import { isTemporaryDestination, spanName } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
 import { Attr, CHILD_OF_LINK, type MessagingSystem, type OperationType } from './semconv';
-import { addLazyAttributes } from './span-outcome';
+import { addEagerAttributes, addLazyAttributes } from './span-outcome';
 
 export interface ExtractedMessage {
   /** Context extracted from the headers (trace context and baggage), ROOT_CONTEXT-based. */
@@ -103,9 +103,10 @@ export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): C
   const chain = fromHeader ?? { sentAt, originAt: sentAt, hops: 1 };
   attributes[Attr.CHAIN_HOPS] = chain.hops;
 
+  const eager = addEagerAttributes(parent, attributes, options.attributes);
   const kind = operation === 'receive' ? SpanKind.CLIENT : SpanKind.CONSUMER;
   const span = tracer.startSpan(spanName(operation, options.destination), { kind, attributes, links }, parent);
-  addLazyAttributes(span, options.attributes);
+  if (!eager) addLazyAttributes(span, options.attributes);
   const handlerContext = setChainFacts(trace.setSpan(parent, span), chain);
   return {
     span,

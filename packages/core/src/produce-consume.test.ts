@@ -110,6 +110,33 @@ describe('send → consume', () => {
     expect((await telemetry.spans()).at(-1)?.links).toEqual([]);
   });
 
+  it('builds the extra attributes at start under a sampled parent, after it for a root, never when unsampled', async () => {
+    const { wire } = send('orders');
+    const unsampled = { ...wire, traceparent: String(wire.traceparent).replace(/-01$/, '-00') };
+    const builds: string[] = [];
+    const consume = (name: string, headers: unknown) =>
+      startConsumeSpan(tracer, {
+        system: 'kafka',
+        destination: name,
+        message: extractMessage(headers),
+        useLinksForConsume: false,
+        ambient: ROOT_CONTEXT,
+        attributes: () => {
+          builds.push(name);
+          return { 'messaging.message.id': name };
+        },
+      }).span.end();
+    consume('sampled', wire);
+    consume('root', {});
+    consume('unsampled', unsampled);
+    expect(builds).toEqual(['sampled', 'root']);
+    const spans = await telemetry.spans();
+    for (const name of ['sampled', 'root']) {
+      expect(spans.find((s) => s.name === `process ${name}`)?.attributes['messaging.message.id']).toBe(name);
+    }
+    expect(spans.find((s) => s.name === 'process unsampled')).toBeUndefined();
+  });
+
   it('hands baggage from the headers to the handler context', async () => {
     const withBaggage = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ tenant: { value: 'acme' } }));
     const wire = context.with(withBaggage, () => send('orders').wire);

@@ -12,7 +12,7 @@ import { CHAIN_HEADER, type ChainFacts, encodeChainHeader, getChainFacts, nextCh
 import { isTemporaryDestination, spanName } from './destination';
 import { copyHeaders, headerSetter, type MessageHeaders } from './header-carrier';
 import { Attr, type MessagingSystem } from './semconv';
-import { addLazyAttributes } from './span-outcome';
+import { addEagerAttributes, addLazyAttributes } from './span-outcome';
 
 export interface SendSpanOptions {
   system: MessagingSystem;
@@ -21,8 +21,9 @@ export interface SendSpanOptions {
   /** `messaging.operation.name`; also the first word of the span name. Default `send`. */
   operationName?: string;
   /**
-   * Further span attributes, built only when the span records (unsampled traces skip the work;
-   * samplers therefore decide on system, operation and destination alone).
+   * Further span attributes, built only when the span records: given at start when the parent
+   * is sampled, else added after the start if the sampler chose to record (so a root span's
+   * sampler decides on system, operation and destination alone).
    */
   attributes?: () => Attributes;
   /** Context the send happens in. Default: the active context. */
@@ -53,12 +54,13 @@ export function startSendSpan(tracer: Tracer, options: SendSpanOptions): SendSpa
     [Attr.DESTINATION_NAME]: options.destination,
   };
   if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
+  const eager = addEagerAttributes(parent, attributes, options.attributes);
   const span = tracer.startSpan(
     spanName(operation, options.destination),
     { kind: SpanKind.PRODUCER, attributes },
     parent,
   );
-  addLazyAttributes(span, options.attributes);
+  if (!eager) addLazyAttributes(span, options.attributes);
   const chain = nextChainFacts(options.now ?? Date.now(), getChainFacts(parent));
   return { span, context: trace.setSpan(parent, span), chain };
 }

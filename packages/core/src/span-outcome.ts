@@ -1,4 +1,4 @@
-import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
+import { type Attributes, type Context, type Span, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
 import { errorType } from './error-type';
 import { Attr, type SettleOutcome } from './semconv';
 
@@ -34,4 +34,22 @@ export function addLazyAttributes(span: Span, build: (() => Attributes) | undefi
     span.end();
     throw error;
   }
+}
+
+/**
+ * Builds the on-demand attributes into a span's start attributes when its parent is sampled: the
+ * default ParentBased sampler then records the span for sure, and attributes given at start are
+ * validated once by the SDK instead of a second time by `setAttributes`. Returns false when it
+ * left them out; `addLazyAttributes` after the start adds them if the span records after all.
+ */
+export function addEagerAttributes(
+  parent: Context,
+  attributes: Attributes,
+  build: (() => Attributes) | undefined,
+): boolean {
+  if (build === undefined) return true;
+  const parentSpan = trace.getSpanContext(parent);
+  if (parentSpan === undefined || (parentSpan.traceFlags & TraceFlags.SAMPLED) === 0) return false;
+  Object.assign(attributes, build());
+  return true;
 }
