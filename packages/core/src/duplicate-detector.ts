@@ -10,24 +10,20 @@ export interface DuplicateDetectorOptions {
 /** Identities longer than this are not remembered, so one entry's memory is bounded too. */
 export const MAX_IDENTITY_LENGTH = 512;
 
-/** One remembered identity: when it was last seen, and which ring slot holds it. */
-interface Sighting {
-  at: number;
-  slot: number;
-}
-
 /**
  * Remembers which messages a consumer scope (a consumer group, a queue) has processed, to count
  * those seen again: a replay after a rebalance or a seek, a duplicate publish, a redelivery.
  *
- * Age order lives in a ring of keys, lookups in a Map. Expiry and eviction only ever look at the
+ * Age order lives in a ring of keys and times, lookups in a Map from key to ring slot (a number,
+ * so a check allocates no object besides its key). Expiry and eviction only ever look at the
  * ring's head, so each call is O(1) and memory is capped at `maxEntries`. (A Map alone is not
  * enough: iterating it from the front after many deletes walks every deleted slot in V8, which
  * made each call cost microseconds per thousand entries.) A key seen again moves to the ring's
  * tail; its old slot stays behind, marked stale, and is skipped when it reaches the head.
  */
 export class DuplicateDetector {
-  private readonly sightings = new Map<string, Sighting>();
+  /** Ring slot of every remembered key; the time it was seen is `ringAt[slot]`. */
+  private readonly sightings = new Map<string, number>();
   private readonly ring: (string | undefined)[];
   private readonly ringAt: number[];
   /** Index of the oldest slot, and how many slots are in use. */
@@ -56,8 +52,9 @@ export class DuplicateDetector {
     const now = this.now();
     this.expire(now);
     const previous = this.sightings.get(key);
-    const duplicate = previous !== undefined && now - previous.at <= this.windowMs;
-    if (previous !== undefined) this.ring[previous.slot] = undefined;
+    // Checked again, not assumed from expiry: a clock set back leaves the ring out of time order.
+    const duplicate = previous !== undefined && now - (this.ringAt[previous] ?? 0) <= this.windowMs;
+    if (previous !== undefined) this.ring[previous] = undefined;
     if (this.used === this.ring.length || (previous === undefined && this.sightings.size >= this.maxEntries)) {
       this.evictOldest();
     }
@@ -65,7 +62,7 @@ export class DuplicateDetector {
     this.ring[slot] = key;
     this.ringAt[slot] = now;
     this.used++;
-    this.sightings.set(key, { at: now, slot });
+    this.sightings.set(key, slot);
     return duplicate;
   }
 
@@ -86,9 +83,9 @@ export class DuplicateDetector {
    */
   forget(scope: string, identity: string): void {
     const key = `${scope}\u0000${identity}`;
-    const sighting = this.sightings.get(key);
-    if (sighting === undefined) return;
-    this.ring[sighting.slot] = undefined;
+    const slot = this.sightings.get(key);
+    if (slot === undefined) return;
+    this.ring[slot] = undefined;
     this.sightings.delete(key);
   }
 

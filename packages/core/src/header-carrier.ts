@@ -42,7 +42,12 @@ export function findHeader(headers: unknown, key: string): unknown {
     let scanned = 0;
     for (const candidate in headers) {
       if (++scanned > MAX_HEADER_KEYS_SCANNED) break;
-      if (candidate.toLowerCase() === wanted && Object.hasOwn(headers, candidate)) {
+      // Length first: most keys differ in it, and then no lower-cased copy is made.
+      if (
+        candidate.length === wanted.length &&
+        candidate.toLowerCase() === wanted &&
+        Object.hasOwn(headers, candidate)
+      ) {
         return headers[candidate];
       }
     }

@@ -112,8 +112,9 @@ function checkIdentities(
   detector: DuplicateDetector,
   options: BeginProcessOptions,
 ): { duplicate: boolean; firstSeen: string[] } {
-  const identities = options.identities ? [...options.identities] : [];
   const creation = options.message.creation;
-  if (creation !== undefined) identities.push(`span:${creation.spanId}`);
-  return detector.checkAll(options.duplicateScope, identities);
+  const given = options.identities;
+  if (creation === undefined) return detector.checkAll(options.duplicateScope, given ?? []);
+  const bySpan = `span:${creation.spanId}`;
+  return detector.checkAll(options.duplicateScope, given === undefined ? [bySpan] : [...given, bySpan]);
 }
