@@ -51,7 +51,34 @@ describe('OpenRegistry', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('cancels its timer once empty, and survives a throwing expiry callback', () => {
+  it('arms one timer for a stream of add-and-take, which then lapses with nothing due', () => {
+    vi.useFakeTimers();
+    const { open, expired } = registry();
+    for (let tag = 1; tag <= 100; tag++) {
+      open.add(tag, 'x', 1_000);
+      open.take(tag);
+    }
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1_001);
+    expect(expired).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('expires an entry added after an earlier one was taken, when its own deadline comes', () => {
+    vi.useFakeTimers();
+    const { open, expired } = registry();
+    open.add(1, 'a', 1_000);
+    open.take(1);
+    vi.advanceTimersByTime(600);
+    open.add(2, 'b', 1_000);
+    vi.advanceTimersByTime(500);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(500);
+    expect(expired).toEqual([['b', 'timeout']]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('cancels its timer when everything is taken at once, and survives a throwing expiry callback', () => {
     vi.useFakeTimers();
     const open = new OpenRegistry<number, string>({
       maxEntries: 10,
@@ -60,7 +87,7 @@ describe('OpenRegistry', () => {
       },
     });
     open.add(1, 'a', 1_000);
-    open.take(1);
+    open.takeAll();
     expect(vi.getTimerCount()).toBe(0);
     open.add(2, 'b', 1_000);
     expect(() => vi.advanceTimersByTime(1_001)).not.toThrow();
