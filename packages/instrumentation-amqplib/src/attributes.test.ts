@@ -6,6 +6,7 @@ import {
   deliveryCount,
   publishAttributes,
   publishDestination,
+  publishLabels,
   serverFromUrl,
 } from './attributes';
 import type { AmqpMessage } from './types';
@@ -17,6 +18,16 @@ describe('publishDestination', () => {
     ['garbage', 42, undefined, ''],
   ])('is %s', (_what, exchange, routingKey, expected) => {
     expect(publishDestination(exchange, routingKey)).toBe(expected);
+  });
+});
+
+describe('publishLabels', () => {
+  it('keeps one labels object per destination, temporary queues folded into one', () => {
+    const labels = publishLabels('orders');
+    expect(labels).toEqual({ system: 'rabbitmq', operation: 'send', destination: 'orders' });
+    expect(publishLabels('orders')).toBe(labels);
+    expect(publishLabels('amq.gen-abc')).toBe(publishLabels('amq.gen-xyz'));
+    expect(publishLabels('amq.gen-abc').destination).toBe('(temporary)');
   });
 });
 

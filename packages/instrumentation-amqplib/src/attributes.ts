@@ -4,7 +4,7 @@
  * with plain values.
  */
 
-import { Attr, findHeader, headerText, MessagingSystems, type MetricLabels } from '@mqtrail/core';
+import { Attr, destinationLabel, findHeader, headerText, MessagingSystems, type MetricLabels } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import type { AmqpMessage, AmqpPublishOptions } from './types';
 
@@ -104,8 +104,23 @@ export function publishAttributes(facts: PublishFacts): Attributes {
   return attributes;
 }
 
+/** Destinations whose publish labels are kept at most; a backstop, like core's label-set cache. */
+const MAX_PUBLISH_LABELS = 1_000;
+const publishLabelsByDestination = new Map<string, MetricLabels>();
+
+/**
+ * Metric labels of publishes to one destination. One object per destination (temporary queues
+ * folded into one), reused for every message: core caches label sets by object identity.
+ */
 export function publishLabels(destination: string): MetricLabels {
-  return { system: SYSTEM, operation: 'send', destination };
+  const label = destinationLabel(destination);
+  let labels = publishLabelsByDestination.get(label);
+  if (labels === undefined) {
+    if (publishLabelsByDestination.size >= MAX_PUBLISH_LABELS) publishLabelsByDestination.clear();
+    labels = { system: SYSTEM, operation: 'send', destination: label };
+    publishLabelsByDestination.set(label, labels);
+  }
+  return labels;
 }
 
 export function consumeLabels(operation: 'process' | 'receive', queue: string): MetricLabels {
