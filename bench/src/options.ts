@@ -45,12 +45,12 @@ bench/results/<date>.json and BENCHMARKS.md.
                        (bench/results/profiles/: .cpuprofile for DevTools, .md summaries)
   --no-hot             skip the hot-path workloads
   --no-broker          skip the real-broker workloads (they need scripts/services/ctl up kafka rabbitmq)
-  --variants a,b       variants for every workload (default: all five on the hot path,
-                       none,contrib,mqtrail,mqtrail-0% on brokers)
+  --variants a,b       variants for every workload (default: all seven on the hot path,
+                       none,floor,contrib,mqtrail,mqtrail-0% on brokers)
   --note TEXT          shown above the tables (e.g. "shared machine")
   -h, --help`;
 
-const BROKER_DEFAULT: VariantName[] = ['none', 'contrib', 'mqtrail', 'mqtrail-0%'];
+const BROKER_DEFAULT: VariantName[] = ['none', 'floor', 'contrib', 'mqtrail', 'mqtrail-0%'];
 
 function positiveInteger(name: string, value: string): number {
   const parsed = Number(value);

@@ -7,11 +7,19 @@ export type Client = 'kafkajs' | 'amqplib';
 export const CLIENTS: readonly Client[] = ['kafkajs', 'amqplib'];
 
 /**
- * `sdk` installs the SDK and the context manager but no instrumentation: the floor every
- * instrumentation pays before it does anything (AsyncLocalStorage tracks every promise).
+ * `sdk` installs the SDK and the context manager but no instrumentation. `floor` adds the least a
+ * span-per-message instrumentation does (floor.ts): what the SDK costs any instrumentation.
  */
-export type VariantName = 'none' | 'sdk' | 'contrib' | 'contrib-0%' | 'mqtrail' | 'mqtrail-0%';
-export const VARIANTS: readonly VariantName[] = ['none', 'sdk', 'contrib', 'contrib-0%', 'mqtrail', 'mqtrail-0%'];
+export type VariantName = 'none' | 'sdk' | 'floor' | 'contrib' | 'contrib-0%' | 'mqtrail' | 'mqtrail-0%';
+export const VARIANTS: readonly VariantName[] = [
+  'none',
+  'sdk',
+  'floor',
+  'contrib',
+  'contrib-0%',
+  'mqtrail',
+  'mqtrail-0%',
+];
 
 interface JobBase {
   client: Client;

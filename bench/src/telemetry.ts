@@ -31,6 +31,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { installFloor } from './floor';
 import type { Client, TelemetryCounts, VariantName } from './protocol';
 
 /** Drops spans after counting them: the cost measured is the instrumentation's, not an exporter's. */
@@ -99,8 +100,8 @@ const INSTRUMENTATIONS: Record<'contrib' | 'mqtrail', Record<Client, { pkg: stri
   },
 };
 
-export function family(variant: VariantName): 'none' | 'sdk' | 'contrib' | 'mqtrail' {
-  if (variant === 'none' || variant === 'sdk') return variant;
+export function family(variant: VariantName): 'none' | 'sdk' | 'floor' | 'contrib' | 'mqtrail' {
+  if (variant === 'none' || variant === 'sdk' || variant === 'floor') return variant;
   return variant.startsWith('contrib') ? 'contrib' : 'mqtrail';
 }
 
@@ -132,7 +133,8 @@ function loadInstrumentation(variantFamily: 'contrib' | 'mqtrail', client: Clien
 export function setUpTelemetry(variant: VariantName, client: Client): Telemetry {
   const variantFamily = family(variant);
   if (variantFamily === 'none') return NO_TELEMETRY;
-  const Instrumentation = variantFamily === 'sdk' ? undefined : loadInstrumentation(variantFamily, client);
+  const Instrumentation =
+    variantFamily === 'sdk' || variantFamily === 'floor' ? undefined : loadInstrumentation(variantFamily, client);
 
   const root: Sampler = isUnsampled(variant) ? new TraceIdRatioBasedSampler(0) : new AlwaysOnSampler();
   const spanExporter = new CountingSpanExporter();
@@ -153,6 +155,7 @@ export function setUpTelemetry(variant: VariantName, client: Client): Telemetry 
 
   // contrib depends on @opentelemetry/instrumentation 0.300 and mqtrail on 0.301: registering
   // through the 0.301 helper is duck-typed (setTracerProvider / setMeterProvider / enable).
+  if (variantFamily === 'floor') installFloor(client);
   if (Instrumentation !== undefined) {
     registerInstrumentations({
       instrumentations: [new Instrumentation() as Instrumentation],
