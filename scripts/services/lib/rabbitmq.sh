@@ -49,7 +49,9 @@ rabbitmq_env() {
   export RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf"
   export RABBITMQ_PID_FILE="$d/beam.pid"
   # Distribution (node <-> CLI) on loopback only; epmd too if Erlang starts it.
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # +sbwt none…: no scheduler busy-waiting. An idle node otherwise spins a quarter of a core, which
+  # on a 2-core machine slows the tests and skews the bench's hot-path figures.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
   export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
   export ERL_EPMD_ADDRESS=127.0.0.1
   # The Elixir CLI warns loudly under a non-UTF-8 locale.
