@@ -189,11 +189,14 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
     // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
     redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),
   });
-  runHook('consumeHook', config.consumeHook, process.span, {
-    moduleVersion: ctx.moduleVersion,
-    msg: message,
-    queue: how.queue,
-  });
+  // Hook arguments are built only for a hook that exists: this runs for every message.
+  if (config.consumeHook !== undefined) {
+    runHook('consumeHook', config.consumeHook, process.span, {
+      moduleVersion: ctx.moduleVersion,
+      msg: message,
+      queue: how.queue,
+    });
+  }
   return { process, message, noAck: how.noAck };
 }
 

@@ -15,22 +15,26 @@ import { serverOfChannel } from './connect';
 import type { AmqplibContext } from './context';
 import { ChannelClosedError, ConfirmTimeoutError, confirmFailure, ReturnedMessageError } from './errors';
 import { encodedTableSize, MAX_HEADER_TABLE_BYTES } from './header-size';
+import type { OpenRegistry } from './open-registry';
 import type { AmqpMessage, AmqpPublishOptions, PublishInfo } from './types';
 
 type ConfirmCallback = (this: unknown, error: unknown, ...rest: unknown[]) => unknown;
 
 /**
- * Channels inside a ConfirmChannel `publish`: it calls the plain Channel `publish` underneath
- * (`super.publish` or `Channel.prototype.publish.call`), which must not start a second span.
+ * The channel whose ConfirmChannel `publish` is running: it calls the plain Channel `publish`
+ * underneath (`super.publish` or `Channel.prototype.publish.call`), which must not start a second
+ * span. amqplib's publish is synchronous, so one variable (saved and restored around the call, in
+ * case a hook publishes too) is enough; a WeakSet add and delete per message cost more.
  */
-const publishingWithConfirm = new WeakSet<object>();
+let publishingWithConfirm: object | undefined;
 
 /** One message on its way out: its span, and what to do once amqplib has written it. */
 interface OutgoingMessage {
   readonly span: Span;
   /** The options to hand to amqplib: a copy of the caller's, with propagation headers. */
   readonly options: AmqpPublishOptions;
-  readonly info: PublishInfo;
+  /** What the publish hooks are told; only built when one is configured. */
+  readonly info: PublishInfo | undefined;
   /** Records the operation duration; called once, when the span ends. */
   readonly endTiming: (errorType?: string) => void;
 }
@@ -46,7 +50,7 @@ export function publish(ctx: AmqplibContext) {
       options: unknown,
       ...rest: unknown[]
     ) {
-      if (publishingWithConfirm.has(this)) return original.call(this, exchange, routingKey, content, options, ...rest);
+      if (publishingWithConfirm === this) return original.call(this, exchange, routingKey, content, options, ...rest);
       const outgoing = safely(
         'starting a publish span',
         () => startPublish(ctx, this, { exchange, routingKey, content, options, confirm: false }),
@@ -105,7 +109,8 @@ export function confirmPublish(ctx: AmqplibContext) {
         if (typeof callback === 'function') return (callback as ConfirmCallback).call(this, error, ...more);
       };
       let written: unknown;
-      publishingWithConfirm.add(this);
+      const outer = publishingWithConfirm;
+      publishingWithConfirm = this;
       try {
         written = original.call(this, exchange, routingKey, content, outgoing.options, onConfirm, ...rest);
       } catch (error) {
@@ -116,7 +121,7 @@ export function confirmPublish(ctx: AmqplibContext) {
         );
         throw error;
       } finally {
-        publishingWithConfirm.delete(this);
+        publishingWithConfirm = outer;
       }
       safely(
         'recording backpressure',
@@ -165,16 +170,19 @@ function startPublish(ctx: AmqplibContext, channel: object, args: PublishArgs): 
   const labels = publishLabels(destination);
   ctx.metrics.recordSent(labels);
   const endTiming = ctx.metrics.startOperation(labels);
-  const info: PublishInfo = {
-    moduleVersion: ctx.moduleVersion,
-    exchange: typeof args.exchange === 'string' ? args.exchange : '',
-    routingKey: typeof args.routingKey === 'string' ? args.routingKey : '',
-    content: args.content as Buffer,
-    // Hooks get a copy of their own: what they change never reaches the wire.
-    options: config.publishHook || config.publishConfirmHook ? hookCopy(options) : options,
-    isConfirmChannel: args.confirm,
-  };
-  runHook('publishHook', config.publishHook, span, info);
+  const info: PublishInfo | undefined =
+    config.publishHook || config.publishConfirmHook
+      ? {
+          moduleVersion: ctx.moduleVersion,
+          exchange: typeof args.exchange === 'string' ? args.exchange : '',
+          routingKey: typeof args.routingKey === 'string' ? args.routingKey : '',
+          content: args.content as Buffer,
+          // Hooks get a copy of their own: what they change never reaches the wire.
+          options: hookCopy(options),
+          isConfirmChannel: args.confirm,
+        }
+      : undefined;
+  if (info !== undefined) runHook('publishHook', config.publishHook, span, info);
   options.headers = headersToSend(span, sendContext, chain, options);
   return { span, options, info, endTiming };
 }
@@ -265,7 +273,7 @@ function awaitConfirm(ctx: AmqplibContext, channel: object, outgoing: OutgoingMe
   // The span id is how a returned message finds its span; without an SDK every id is the invalid
   // one, so fall back to a counter to keep keys unique.
   const key = isSpanContextValid(spanContext) ? spanContext.spanId : `unsampled-${++unkeyedPublishes}`;
-  const pending = new ConfirmWait(ctx, outgoing, () => state.confirms?.take(key));
+  const pending = new ConfirmWait(ctx, outgoing, state.confirms, key);
   state.confirms.add(key, pending, ctx.config().confirmTimeoutMs);
   return pending;
 }
@@ -277,7 +285,8 @@ class ConfirmWait implements PendingConfirm {
   constructor(
     private readonly ctx: AmqplibContext,
     private readonly outgoing: OutgoingMessage,
-    private readonly forget: () => void,
+    private readonly registry: OpenRegistry<string, PendingConfirm>,
+    private readonly key: string,
   ) {}
 
   get span(): Span {
@@ -291,14 +300,14 @@ class ConfirmWait implements PendingConfirm {
   finish(error: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.forget();
+    this.registry.take(this.key);
     const { span, info, endTiming } = this.outgoing;
     const failure = error === null || error === undefined ? this.returned : confirmFailure(error);
     const type = failure === undefined ? undefined : recordSpanError(span, failure);
-    runHook('publishConfirmHook', this.ctx.config().publishConfirmHook, span, {
-      ...info,
-      confirmError: error ?? undefined,
-    });
+    const { publishConfirmHook } = this.ctx.config();
+    if (publishConfirmHook !== undefined && info !== undefined) {
+      runHook('publishConfirmHook', publishConfirmHook, span, { ...info, confirmError: error ?? undefined });
+    }
     endTiming(type);
     span.end();
   }

@@ -41,13 +41,16 @@ export function endAutoAcked(ctx: AmqplibContext, channel: object, delivery: Ope
 function finish(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlement): void {
   const { process, message, handlerError } = delivery;
   if (process.isEnded) return;
-  runHook('consumeEndHook', ctx.config().consumeEndHook, process.span, {
-    moduleVersion: ctx.moduleVersion,
-    msg: message,
-    rejected: settlement.rejected,
-    endOperation: settlement.endOperation,
-    outcome: settlement.outcome,
-  });
+  const { consumeEndHook } = ctx.config();
+  if (consumeEndHook !== undefined) {
+    runHook('consumeEndHook', consumeEndHook, process.span, {
+      moduleVersion: ctx.moduleVersion,
+      msg: message,
+      rejected: settlement.rejected,
+      endOperation: settlement.endOperation,
+      outcome: settlement.outcome,
+    });
+  }
   // The handler's own failure is the root cause; keep it on the span even when the end has another.
   if (handlerError !== undefined && settlement.error !== undefined) {
     process.span.recordException(handlerError instanceof Error ? handlerError : String(handlerError));

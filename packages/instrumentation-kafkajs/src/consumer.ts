@@ -47,7 +47,7 @@ export function beginMessage(
     identities: [offsetIdentity(topic, partitionId, message.offset)],
   });
   try {
-    if (process.span.isRecording()) {
+    if (config.consumerHook !== undefined && process.span.isRecording()) {
       // Checked to be an object only: the hook's type promises what kafkajs delivers, not more.
       const delivered = message as unknown as KafkaMessage;
       runHook('consumerHook', config.consumerHook, process.span, { topic, partition: partitionId, message: delivered });
