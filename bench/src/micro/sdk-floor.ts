@@ -73,13 +73,13 @@ async function main(): Promise<void> {
       histogram.record(i / CALLS, metricAttributes);
     }),
   ].reduce((sum, ns) => sum + ns, 0);
+  process.stdout.write(
+    `${'sum: one span, one context, one extract, one histogram point'.padEnd(58)} ${Math.round(total).toLocaleString('en-US').padStart(6)} ns\n`,
+  );
   // Not in the sum: the same point with a Kafka consumer's five labels.
   timeCalls('histogram.record (5 attributes, Kafka consumer labels)', (i) => {
     histogram.record(i / CALLS, kafkaMetricAttributes);
   });
-  process.stdout.write(
-    `${'sum: one span, one context, one extract, one histogram point'.padEnd(58)} ${Math.round(total).toLocaleString('en-US').padStart(6)} ns\n`,
-  );
   await telemetry.shutdown();
 }
 
