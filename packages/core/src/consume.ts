@@ -40,6 +40,14 @@ export function extractMessage(headers: unknown): ExtractedMessage {
   return { context: extracted, creation, chain: decodeChainHeader(findHeader(headers, CHAIN_HEADER)) };
 }
 
+/**
+ * The message's identity in the trace (design: the creation span id), for duplicate detection:
+ * a replay, a redelivery or a producer's retry of the same record carries the same one.
+ */
+export function creationIdentity(message: ExtractedMessage): string | undefined {
+  return message.creation === undefined ? undefined : `span:${message.creation.spanId}`;
+}
+
 export interface ConsumeSpanOptions {
   system: MessagingSystem;
   /** Queue or topic the message was consumed from. */

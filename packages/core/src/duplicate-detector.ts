@@ -88,17 +88,6 @@ export class DuplicateDetector {
   }
 
   /**
-   * Checks and records several identities of one message: it is a duplicate if any was seen.
-   * Every identity is recorded, not just up to the first hit; `firstSeen` lists those recorded for
-   * the first time, to `forget` again if this delivery does not complete.
-   */
-  checkAll(scope: string, identities: readonly string[]): { duplicate: boolean; firstSeen: string[] } {
-    const firstSeen: string[] = [];
-    for (const identity of identities) if (!this.check(scope, identity)) firstSeen.push(identity);
-    return { duplicate: firstSeen.length < identities.length, firstSeen };
-  }
-
-  /**
    * Forgets `identity` in `scope`: for a delivery that did not complete (requeued, or failed so the
    * client will deliver it again), whose next delivery is a redelivery rather than a duplicate.
    */

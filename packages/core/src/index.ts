@@ -12,6 +12,7 @@ export {
 export {
   type ConsumeSpan,
   type ConsumeSpanOptions,
+  creationIdentity,
   type ExtractedMessage,
   extractMessage,
   startConsumeSpan,

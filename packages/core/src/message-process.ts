@@ -18,10 +18,12 @@ export interface BeginProcessOptions extends ConsumeSpanOptions {
   /** Consumer scope for duplicate detection (consumer group, queue). */
   duplicateScope: string;
   /**
-   * Identities besides the creation span id under which this message counts as already seen,
-   * e.g. `topic/partition/offset` for Kafka or the message id for AMQP.
+   * What makes this message the same message when it comes again: its creation span id
+   * (`creationIdentity`), an application's message id, a Kafka offset. The instrumentation picks
+   * the one that covers every way its broker repeats a message; one lookup per message, not one
+   * per candidate. Undefined: the message is not checked.
    */
-  identities?: string[];
+  identity: string | undefined;
   /** The broker said it delivered this message before. */
   redelivered?: boolean;
 }
@@ -48,8 +50,8 @@ export class MessageProcess {
   private readonly endTiming: (errorType?: string) => void;
   private readonly duplicates: DuplicateDetector;
   private readonly duplicateScope: string;
-  /** Identities this delivery was the first to record, to forget again if it does not complete. */
-  private readonly firstSeen: string[];
+  /** The identity, if this delivery was the first to record it: forgotten again if it does not complete. */
+  private readonly firstSeen: string | undefined;
   private readonly latencyKnown: boolean;
   private ended = false;
 
@@ -70,9 +72,9 @@ export class MessageProcess {
 
     this.duplicates = deps.duplicates;
     this.duplicateScope = options.duplicateScope;
-    const { duplicate, firstSeen } = checkIdentities(deps.duplicates, options);
-    this.duplicate = duplicate;
-    this.firstSeen = firstSeen;
+    const { identity } = options;
+    this.duplicate = identity !== undefined && deps.duplicates.check(options.duplicateScope, identity);
+    this.firstSeen = this.duplicate ? undefined : identity;
     if (this.duplicate) {
       this.metrics.recordDuplicate(this.labels);
       this.span.setAttribute(Attr.DUPLICATE, true);
@@ -95,7 +97,7 @@ export class MessageProcess {
     // settlement (Kafka retries the offset): the next delivery is a redelivery of unfinished
     // work, not the same message processed twice.
     if (outcome === 'requeue' || outcome === 'closed' || (outcome === undefined && error !== undefined)) {
-      for (const identity of this.firstSeen) this.duplicates.forget(this.duplicateScope, identity);
+      if (this.firstSeen !== undefined) this.duplicates.forget(this.duplicateScope, this.firstSeen);
     }
     const type = error === undefined ? undefined : recordSpanError(this.span, error);
     if (outcome !== undefined) {
@@ -106,15 +108,4 @@ export class MessageProcess {
     if (this.latencyKnown) this.metrics.recordChainLatency(this.labels, this.chain.originAt);
     this.span.end();
   }
-}
-
-function checkIdentities(
-  detector: DuplicateDetector,
-  options: BeginProcessOptions,
-): { duplicate: boolean; firstSeen: string[] } {
-  const creation = options.message.creation;
-  const given = options.identities;
-  if (creation === undefined) return detector.checkAll(options.duplicateScope, given ?? []);
-  const bySpan = `span:${creation.spanId}`;
-  return detector.checkAll(options.duplicateScope, given === undefined ? [bySpan] : [...given, bySpan]);
 }

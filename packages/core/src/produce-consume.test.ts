@@ -2,7 +2,7 @@ import { installTestTelemetry } from '@mqtrail/test-support';
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CHAIN_HEADER, decodeChainHeader, getChainFacts } from './chain-header';
-import { extractMessage, startConsumeSpan } from './consume';
+import { creationIdentity, extractMessage, startConsumeSpan } from './consume';
 import { DuplicateDetector } from './duplicate-detector';
 import { MessageProcess } from './message-process';
 import { MessagingMetrics } from './metrics';
@@ -162,14 +162,17 @@ describe('MessageProcess', () => {
   it('ends once, records the outcome, the error and the metrics', async () => {
     const { wire } = send('orders');
     const d = deps();
+    const message = extractMessage(wire);
     const options = {
       system: 'rabbitmq' as const,
       destination: 'orders',
-      message: extractMessage(wire),
+      message,
       useLinksForConsume: false,
       labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'orders' },
       duplicateScope: 'orders',
+      identity: creationIdentity(message),
     };
+    expect(options.identity).toBe(`span:${message.creation?.spanId}`);
     const process = new MessageProcess(d, options);
     process.end({ outcome: 'drop', error: new TypeError('handler failed') });
     process.end({ outcome: 'ack' });
@@ -197,7 +200,7 @@ describe('MessageProcess', () => {
       useLinksForConsume: false,
       labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'orders' },
       duplicateScope: 'orders',
-      identities: ['message-id:42'],
+      identity: 'message-id:42',
     };
     new MessageProcess(d, options).end({ outcome: 'requeue' });
     const redelivery = new MessageProcess(d, { ...options, redelivered: true });
@@ -221,6 +224,7 @@ describe('MessageProcess', () => {
       useLinksForConsume: false,
       labels,
       duplicateScope: 'foreign-only',
+      identity: undefined,
     };
     new MessageProcess({ tracer, metrics, duplicates: new DuplicateDetector() }, options).end({ outcome: 'ack' });
     const collected = await telemetry.collectMetrics();

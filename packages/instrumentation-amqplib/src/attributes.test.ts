@@ -1,9 +1,12 @@
+import { extractMessage } from '@mqtrail/core';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import {
   brokerTimestampMs,
   deadLetterFacts,
   deliveryAttributes,
   deliveryCount,
+  messageIdentity,
   publishAttributes,
   publishDestination,
   publishLabels,
@@ -18,6 +21,21 @@ describe('publishDestination', () => {
     ['garbage', 42, undefined, ''],
   ])('is %s', (_what, exchange, routingKey, expected) => {
     expect(publishDestination(exchange, routingKey)).toBe(expected);
+  });
+});
+
+describe('messageIdentity', () => {
+  const creation = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
+  const traced = { context: ROOT_CONTEXT, creation, chain: undefined };
+  const message = (messageId?: string) => ({ fields: {}, properties: { messageId }, content: Buffer.alloc(0) });
+
+  it('prefers the application message id, which also catches a message published twice', () => {
+    expect(messageIdentity(message('order-7') as never, traced)).toBe('message-id:order-7');
+  });
+
+  it('falls back to the creation span id, then to nothing', () => {
+    expect(messageIdentity(message() as never, traced)).toBe('span:b7ad6b7169203331');
+    expect(messageIdentity(message('') as never, extractMessage({}))).toBeUndefined();
   });
 });
 

@@ -4,7 +4,16 @@
  * with plain values.
  */
 
-import { Attr, destinationLabel, findHeader, headerText, MessagingSystems, type MetricLabels } from '@mqtrail/core';
+import {
+  Attr,
+  creationIdentity,
+  destinationLabel,
+  type ExtractedMessage,
+  findHeader,
+  headerText,
+  MessagingSystems,
+  type MetricLabels,
+} from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import type { AmqpMessage, AmqpPublishOptions } from './types';
 
@@ -217,8 +226,12 @@ export function brokerTimestampMs(timestamp: unknown): number | undefined {
   return timestamp < 1e11 ? timestamp * 1000 : timestamp;
 }
 
-/** Identities for duplicate detection besides the creation span id: the message id, when set. */
-export function messageIdentities(message: AmqpMessage): string[] {
+/**
+ * Duplicate identity of a delivered message: the application's message id when it set one, else
+ * the creation span id. A message id also catches an application publishing the same message
+ * twice (two publishes, two spans); a redelivery or a dead-letter round trip repeats both.
+ */
+export function messageIdentity(message: AmqpMessage, extracted: ExtractedMessage): string | undefined {
   const id = message.properties?.messageId;
-  return typeof id === 'string' && id !== '' ? [`message-id:${id}`] : [];
+  return typeof id === 'string' && id !== '' ? `message-id:${id}` : creationIdentity(extracted);
 }

@@ -13,7 +13,7 @@ import {
   consumeLabels,
   deliveryAttributes,
   deliveryCount,
-  messageIdentities,
+  messageIdentity,
   SYSTEM,
 } from './attributes';
 import type { OpenDelivery } from './channel-state';
@@ -174,7 +174,6 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
   const headers = message.properties?.headers;
   const count = deliveryCount(headers);
   const extracted = extractMessage(headers);
-  const identities = messageIdentities(message);
   const process = new MessageProcess(ctx, {
     system: SYSTEM,
     destination: how.queue,
@@ -185,7 +184,7 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
     fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
     labels: how.labels,
     duplicateScope: how.duplicateScope,
-    identities,
+    identity: messageIdentity(message, extracted),
     // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
     redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),
   });

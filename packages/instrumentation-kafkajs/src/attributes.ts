@@ -5,7 +5,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import { Attr, MessagingSystems, type MetricLabels } from '@mqtrail/core';
+import { Attr, creationIdentity, type ExtractedMessage, MessagingSystems, type MetricLabels } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import { isObject } from './fields';
 
@@ -176,9 +176,18 @@ export function batchAttributes(scope: ConsumerScope, topic: string, partition: 
   };
 }
 
-/** Duplicate identity of a Kafka message: a replay after a rebalance or a seek has the same one. */
-export function offsetIdentity(topic: string, partition: number, offset: unknown): string {
-  return `offset:${topic}/${partition}/${String(offset)}`;
+/**
+ * Duplicate identity of a Kafka record: its creation span id, which a replay after a rebalance or
+ * a seek repeats and so does a producer's retry (same record, new offset); for a record from a
+ * producer without trace context, its offset, which catches replays only.
+ */
+export function messageIdentity(
+  extracted: ExtractedMessage,
+  topic: string,
+  partition: number,
+  offset: unknown,
+): string {
+  return creationIdentity(extracted) ?? `offset:${topic}/${partition}/${String(offset)}`;
 }
 
 /** Topics whose labels one consumer scope keeps at most; a backstop, like core's label-set cache. */

@@ -21,7 +21,7 @@ import type { Batch, KafkaMessage } from 'kafkajs';
 import {
   batchAttributes,
   type ConsumerScope,
-  offsetIdentity,
+  messageIdentity,
   offsetNumber,
   processAttributes,
   processLabels,
@@ -81,10 +81,9 @@ export function beginBatch(
     const sentAt = extracted.chain?.sentAt ?? timestampMs(message.timestamp) ?? now;
     ctx.metrics.recordDeliveryLatency(labels, sentAt, now);
     origins.push(extracted.chain?.originAt ?? sentAt);
-    const identities = [offsetIdentity(topic, partition, message.offset)];
-    if (extracted.creation !== undefined) identities.push(`span:${extracted.creation.spanId}`);
-    const { duplicate, firstSeen: first } = ctx.duplicates.checkAll(scope.groupId, identities);
-    firstSeen.push(...first);
+    const identity = messageIdentity(extracted, topic, partition, message.offset);
+    const duplicate = ctx.duplicates.check(scope.groupId, identity);
+    if (!duplicate) firstSeen.push(identity);
     if (duplicate) ctx.metrics.recordDuplicate(labels);
     facts.set(message, { extracted, duplicate });
     const offset = offsetNumber(message.offset);

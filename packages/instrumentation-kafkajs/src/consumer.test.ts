@@ -233,6 +233,15 @@ describe('consumer eachMessage', () => {
     expect(sumOf(metrics.get('messaging.client.consumed.messages'))).toBe(3);
   });
 
+  it('counts a producer retry of a traced record (same trace context, new offset) as a duplicate', async () => {
+    const traced = { traceparent: Buffer.from('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01') };
+    await deliver(async () => {}, kafkaMessage(20, traced));
+    await deliver(async () => {}, kafkaMessage(21, traced));
+    await deliver(async () => {}, kafkaMessage(20, traced));
+    const spans = processSpans();
+    expect(spans.map((span) => span.attributes['mqtrail.duplicate'])).toEqual([undefined, true, true]);
+  });
+
   it('does not count kafkajs retrying a message whose handler failed as a duplicate', async () => {
     await expect(
       deliver(async () => {

@@ -7,7 +7,7 @@ import { type AnyFunction, extractMessage, MessageProcess, runHook, safely, wrap
 import type { KafkaMessage } from 'kafkajs';
 import {
   type ConsumerScope,
-  offsetIdentity,
+  messageIdentity,
   offsetNumber,
   partitionNumber,
   processAttributes,
@@ -35,16 +35,17 @@ export function beginMessage(
   const config = ctx.config();
   if (config.isIgnored(topic)) return undefined;
   const partitionId = Number(partition);
+  const extracted = extractMessage(message.headers);
   const process = new MessageProcess(ctx, {
     system: SYSTEM,
     destination: topic,
-    message: extractMessage(message.headers),
+    message: extracted,
     useLinksForConsume: config.useLinksForConsume,
     attributes: () => processAttributes(scope, partitionId, message, config),
     fallbackSentAt: timestampMs(message.timestamp),
     labels: processLabels(scope, topic, partitionId),
     duplicateScope: scope.groupId,
-    identities: [offsetIdentity(topic, partitionId, message.offset)],
+    identity: messageIdentity(extracted, topic, partitionId, message.offset),
   });
   try {
     if (config.consumerHook !== undefined && process.span.isRecording()) {
