@@ -137,7 +137,12 @@ export function consumeLabels(operation: 'process' | 'receive', queue: string): 
 }
 
 /** Span attributes of one delivered message (consume or get). */
-export function deliveryAttributes(message: AmqpMessage, server: ServerInfo | undefined, captureBodySize: boolean) {
+export function deliveryAttributes(
+  message: AmqpMessage,
+  server: ServerInfo | undefined,
+  captureBodySize: boolean,
+  count = deliveryCount(message.properties?.headers),
+) {
   const attributes: Attributes = serverAttributes(server);
   const { fields, properties } = message;
   const routingKey = text(fields?.routingKey);
@@ -147,10 +152,8 @@ export function deliveryAttributes(message: AmqpMessage, server: ServerInfo | un
   if (typeof properties?.correlationId === 'string')
     attributes[Attr.MESSAGE_CONVERSATION_ID] = properties.correlationId;
   if (captureBodySize && Buffer.isBuffer(message.content)) attributes[Attr.MESSAGE_BODY_SIZE] = message.content.length;
-  const headers = properties?.headers;
-  const count = deliveryCount(headers);
   if (count !== undefined) attributes[Attr.DELIVERY_COUNT] = count;
-  const deadLetter = deadLetterFacts(headers);
+  const deadLetter = deadLetterFacts(properties?.headers);
   if (deadLetter !== undefined) {
     attributes[AmqpAttr.DEAD_LETTER_QUEUE] = deadLetter.queue;
     if (deadLetter.reason !== undefined) attributes[AmqpAttr.DEAD_LETTER_REASON] = deadLetter.reason;
@@ -164,8 +167,23 @@ export function deliveryAttributes(message: AmqpMessage, server: ServerInfo | un
  * How many times a quorum queue delivered this message before (`x-delivery-count`). Any value
  * that is not a non-negative integer is a foreign header and ignored.
  */
+/**
+ * A header RabbitMQ itself sets (`x-death`, `x-delivery-count`, …): always this exact lower-case
+ * name, so an own-property lookup. The case-insensitive scan of `findHeader` is for propagation
+ * headers from foreign producers; for these it cost a scan of every header per delivered message.
+ */
+function brokerHeader(headers: unknown, name: string): unknown {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  try {
+    return Object.hasOwn(headers, name) ? (headers as Record<string, unknown>)[name] : undefined;
+  } catch {
+    // A Proxy or throwing getter: treat as absent, as findHeader does.
+    return undefined;
+  }
+}
+
 export function deliveryCount(headers: unknown): number | undefined {
-  const value = findHeader(headers, 'x-delivery-count');
+  const value = brokerHeader(headers, 'x-delivery-count');
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
@@ -182,7 +200,7 @@ export interface DeadLetterFacts {
  * brokers have only `x-first-death-*`. Each value may be a string or a Buffer (AMQP longstr).
  */
 export function deadLetterFacts(headers: unknown): DeadLetterFacts | undefined {
-  const deaths = findHeader(headers, 'x-death');
+  const deaths = brokerHeader(headers, 'x-death');
   const latest = Array.isArray(deaths) ? deaths[0] : undefined;
   if (latest !== null && typeof latest === 'object' && !Buffer.isBuffer(latest)) {
     const queue = headerText(findHeader(latest, 'queue'));
@@ -197,12 +215,12 @@ export function deadLetterFacts(headers: unknown): DeadLetterFacts | undefined {
     }
   }
   for (const prefix of ['x-last-death', 'x-first-death']) {
-    const queue = headerText(findHeader(headers, `${prefix}-queue`));
+    const queue = headerText(brokerHeader(headers, `${prefix}-queue`));
     if (queue !== undefined) {
       return compact({
         queue,
-        reason: headerText(findHeader(headers, `${prefix}-reason`)),
-        exchange: headerText(findHeader(headers, `${prefix}-exchange`)),
+        reason: headerText(brokerHeader(headers, `${prefix}-reason`)),
+        exchange: headerText(brokerHeader(headers, `${prefix}-exchange`)),
       });
     }
   }

@@ -14,6 +14,7 @@ interface Settlement {
 }
 
 const AUTO_ACKED: Settlement = { outcome: 'auto', endOperation: EndOperation.AutoAck, rejected: false };
+const ACKED: Settlement = { outcome: 'ack', endOperation: EndOperation.Ack, rejected: false };
 
 const TIMED_OUT: Settlement = {
   outcome: 'timeout',
@@ -99,12 +100,7 @@ export function ack(ctx: AmqplibContext) {
       const result = original.call(this, message, allUpTo, ...rest);
       safely(
         'ending acked message spans',
-        () =>
-          settle(ctx, takeFor(this, message, Boolean(allUpTo)), {
-            outcome: 'ack',
-            endOperation: EndOperation.Ack,
-            rejected: false,
-          }),
+        () => settle(ctx, takeFor(this, message, Boolean(allUpTo)), ACKED),
         undefined,
       );
       return result;
