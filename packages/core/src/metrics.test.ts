@@ -99,6 +99,30 @@ describe('MessagingMetrics', () => {
     expect(durations.map((p) => p.attributes['error.type']).sort()).toEqual(['TypeError', undefined]);
   });
 
+  it('keeps the partition on counters and the lag gauge, not on duration and latency histograms', async () => {
+    const partitioned = {
+      system: 'kafka' as const,
+      operation: 'process',
+      destination: 'orders',
+      partition: 3,
+      consumerGroup: 'g',
+    };
+    metrics.recordConsumed(partitioned);
+    metrics.startProcess(partitioned)();
+    metrics.recordDeliveryLatency(partitioned, Date.now() - 10);
+    metrics.recordChainLatency(partitioned, Date.now() - 10);
+    metrics.recordConsumerLag(partitioned, 7);
+    const byName = await collect(reader);
+    const partitionOf = (name: string) =>
+      byName.get(name)?.dataPoints[0]?.attributes['messaging.destination.partition.id'] ?? 'none';
+    expect(partitionOf('messaging.client.consumed.messages')).toBe('3');
+    expect(partitionOf('mqtrail.kafka.consumer.lag')).toBe('3');
+    for (const name of ['messaging.process.duration', 'mqtrail.delivery.latency', 'mqtrail.chain.latency']) {
+      expect(partitionOf(name)).toBe('none');
+      expect(byName.get(name)?.dataPoints[0]?.attributes['messaging.consumer.group.name']).toBe('g');
+    }
+  });
+
   it('counts settle outcomes, redeliveries, duplicates, returns and lag', async () => {
     metrics.recordSettled(labels, 'ack', 2);
     metrics.recordSettled(labels, 'requeue');

@@ -45,6 +45,12 @@ interface LabelSet {
   key: string;
   attributes: Attributes;
   /**
+   * The same without the partition, for histograms: a duration or latency per partition would
+   * multiply the series by partitions × buckets, and every point hashes its attribute set, so a
+   * label fewer is cheaper too. Per-partition detail stays on spans, counters and the lag gauge.
+   */
+  histogramAttributes: Attributes;
+  /**
    * The same labels with an error type or a settle outcome added, built on first use. A consumed
    * message records its outcome with the labels of its subscription: this keeps that a lookup in a
    * map of a handful of entries instead of building and hashing the whole key again.
@@ -144,7 +150,7 @@ export class MessagingMetrics {
   startOperation(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.operationDuration.record(secondsSince(start), this.labelSet(labels, errorType).attributes);
+      this.operationDuration.record(secondsSince(start), this.labelSet(labels, errorType).histogramAttributes);
     };
   }
 
@@ -152,7 +158,7 @@ export class MessagingMetrics {
   startProcess(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.processDuration.record(secondsSince(start), this.labelSet(labels, errorType).attributes);
+      this.processDuration.record(secondsSince(start), this.labelSet(labels, errorType).histogramAttributes);
     };
   }
 
@@ -160,13 +166,15 @@ export class MessagingMetrics {
   recordDeliveryLatency(labels: MetricLabels, sentAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - sentAtMs) / 1000;
     if (seconds >= 0 && Number.isFinite(seconds))
-      this.deliveryLatency.record(seconds, this.labelSet(labels).attributes);
+      this.deliveryLatency.record(seconds, this.labelSet(labels).histogramAttributes);
   }
 
   /** Chain origin → end of this message's processing. */
   recordChainLatency(labels: MetricLabels, originAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - originAtMs) / 1000;
-    if (seconds >= 0 && Number.isFinite(seconds)) this.chainLatency.record(seconds, this.labelSet(labels).attributes);
+    if (seconds >= 0 && Number.isFinite(seconds)) {
+      this.chainLatency.record(seconds, this.labelSet(labels).histogramAttributes);
+    }
   }
 
   recordSettled(labels: MetricLabels, outcome: SettleOutcome, count = 1): void {
@@ -229,7 +237,12 @@ export class MessagingMetrics {
     if (labelSet === undefined) {
       const attributes = metricAttributes(errorType === undefined ? labels : { ...labels, errorType });
       if (outcome !== undefined) attributes[Attr.SETTLE_OUTCOME] = outcome;
-      labelSet = { key, attributes };
+      let histogramAttributes = attributes;
+      if (Attr.DESTINATION_PARTITION_ID in attributes) {
+        histogramAttributes = { ...attributes };
+        delete histogramAttributes[Attr.DESTINATION_PARTITION_ID];
+      }
+      labelSet = { key, attributes, histogramAttributes };
       if (this.attributeCache.size >= MAX_CACHED_LABEL_SETS) this.attributeCache.clear();
       this.attributeCache.set(key, labelSet);
     }
