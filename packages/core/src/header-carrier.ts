@@ -24,6 +24,8 @@ export function headerText(value: unknown): string | undefined {
   }
   if (value instanceof Uint8Array) {
     if (value.byteLength > MAX_HEADER_VALUE_BYTES) return undefined;
+    // kafkajs hands Buffers: decode them directly, without a second Buffer viewing the same bytes.
+    if (Buffer.isBuffer(value)) return value.toString('utf8');
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   }
   return undefined;
