@@ -144,7 +144,7 @@ export function renderMarkdown(report: RunReport): string {
   out.push('## Targets (issue #8)', '');
   out.push(
     'The floor column is the same figure for the `floor` variant: the SDK doing only what a span per message ' +
-      'needs. Where the floor misses a target too, no instrumentation on this SDK can meet it (see “Floor”).',
+      'needs. Where the floor misses a target too, no instrumentation on this SDK can meet it (`floor` is described under Variants above).',
     '',
   );
   out.push(
