@@ -8,7 +8,7 @@ import { kafkaBroker } from './broker/kafkajs';
 import { amqplibHotPath } from './hot/amqplib';
 import { type HotPath, kafkaHotPath } from './hot/kafkajs';
 import type { BrokerJob, HotJob, Job, JobResult, Measurements, SoakJob } from './protocol';
-import { slope } from './stats';
+import { steadyHeapTrend } from './stats';
 import { family, isUnsampled, setUpTelemetry } from './telemetry';
 import { collectGarbage, settledHeapUsed, timeMessages } from './timing';
 
@@ -52,22 +52,14 @@ async function runSoak(job: SoakJob): Promise<{ measurements: Measurements; samp
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   verify();
-  // The first interval fills bounded caches (duplicate window, span queue, metric series); what
-  // counts for a leak is the trend after it.
-  const steady = samples.filter(([messages]) => messages >= job.sampleEvery);
-  const first = steady[0]?.[1] ?? Number.NaN;
-  const last = steady.at(-1)?.[1] ?? Number.NaN;
-  const perMessage = slope(
-    steady.map(([messages]) => messages),
-    steady.map(([, heap]) => heap),
-  );
+  const { first, last, bytesPerMessage } = steadyHeapTrend(samples, job.sampleEvery);
   return {
     samples,
     measurements: {
       'heap.startBytes': samples[0]?.[1] ?? Number.NaN,
       'heap.endBytes': last,
       'heap.growthAfterFirstSampleBytes': last - first,
-      'heap.slopeBytesPer100k': perMessage * 100_000,
+      'heap.slopeBytesPer100k': bytesPerMessage * 100_000,
       'soak.seconds': seconds,
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { max, median, min, percentileOfSorted, percentiles, ratio, slope, summarize } from './stats';
+import { max, median, min, percentileOfSorted, percentiles, ratio, slope, steadyHeapTrend, summarize } from './stats';
 
 describe('median, min, max', () => {
   it('takes the middle value of an odd count and averages the middle two of an even count', () => {
@@ -65,5 +65,24 @@ describe('slope', () => {
   it('needs two distinct x values', () => {
     expect(slope([1], [1])).toBeNaN();
     expect(slope([2, 2], [1, 3])).toBeNaN();
+  });
+});
+
+describe('steadyHeapTrend', () => {
+  it('leaves out the first interval, which fills bounded caches', () => {
+    const trend = steadyHeapTrend(
+      [
+        [0, 1_000],
+        [100, 9_000],
+        [200, 9_000],
+        [300, 9_000],
+      ],
+      100,
+    );
+    expect(trend).toEqual({ first: 9_000, last: 9_000, bytesPerMessage: 0 });
+  });
+
+  it('gives NaN when too few samples are steady', () => {
+    expect(steadyHeapTrend([[0, 1]], 100).bytesPerMessage).toBeNaN();
   });
 });

@@ -90,3 +90,26 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
   }
   return denominator === 0 ? Number.NaN : numerator / denominator;
 }
+
+/** Heap after GC at message counts: `[messages, heapUsed bytes]`. */
+export type HeapSample = readonly [number, number];
+
+/**
+ * The soak's leak check. The first interval fills bounded caches (duplicate window, span queue,
+ * metric series), so only samples from `firstInterval` messages on count: heap there and at the
+ * end, and the least-squares trend in bytes per message.
+ */
+export function steadyHeapTrend(
+  samples: readonly HeapSample[],
+  firstInterval: number,
+): { first: number; last: number; bytesPerMessage: number } {
+  const steady = samples.filter(([messages]) => messages >= firstInterval);
+  return {
+    first: steady[0]?.[1] ?? Number.NaN,
+    last: steady.at(-1)?.[1] ?? Number.NaN,
+    bytesPerMessage: slope(
+      steady.map(([messages]) => messages),
+      steady.map(([, heap]) => heap),
+    ),
+  };
+}

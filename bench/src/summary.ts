@@ -3,7 +3,7 @@
  * against the targets of issue #8.
  */
 import type { Client, Job, JobResult, VariantName } from './protocol';
-import { ratio, type Summary, slope, summarize } from './stats';
+import { ratio, type Summary, steadyHeapTrend, summarize } from './stats';
 
 /** `hot/kafkajs`, `broker/amqplib-confirm`, `soak/amqplib`, ... */
 export function workloadOf(job: Job): string {
@@ -89,13 +89,7 @@ export function summarizeSoak(results: readonly JobResult[]): SoakSummary[] {
     .map((result) => {
       const samples = result.heapSamples ?? [];
       const interval = result.job.kind === 'soak' ? result.job.sampleEvery : 0;
-      const steady = samples.filter(([messages]) => messages >= interval);
-      const first = steady[0]?.[1] ?? Number.NaN;
-      const last = steady.at(-1)?.[1] ?? Number.NaN;
-      const perMessage = slope(
-        steady.map(([messages]) => messages),
-        steady.map(([, heap]) => heap),
-      );
+      const { first, last, bytesPerMessage: perMessage } = steadyHeapTrend(samples, interval);
       return {
         client: result.job.client,
         variant: result.job.variant,
