@@ -121,6 +121,34 @@ describe('settle outcomes', () => {
     expect(outcomes).toContain(outcome);
   });
 
+  // As the contrib instrumentation marks them, so error rates read from span status stay the same
+  // after a switch: a message dropped or never settled fails its span. Nothing threw, so there is
+  // no error.type; the outcome says what happened. A requeue is a retry, not a failure.
+  it.each([
+    ['nack without requeue', 'drop', 'nack called on message without requeue'],
+    ['reject without requeue', 'reject', 'reject called on message without requeue'],
+    ['never settled', 'timeout', 'instrumentation timeout: not settled within consumeTimeoutMs'],
+  ])('%s: the process span’s status is ERROR, without error.type', async (_what, key, description) => {
+    const trace = await fetchTrace(traces[key] as string, 3);
+    const process = spanNamed(trace, `process ${q(key)}`, consumer);
+    expect(tag(process, 'otel.status_code')).toBe('ERROR');
+    expect(tag(process, 'otel.status_description')).toBe(description);
+    expect(tag(process, 'error')).toBe(true);
+    expect(tag(process, 'error.type')).toBeUndefined();
+  });
+
+  it.each([
+    ['ack', 'ack'],
+    ['nack with requeue', 'requeue'],
+    ['noAck', 'auto'],
+  ])('%s: the process span’s status stays unset', async (_what, key) => {
+    const trace = await fetchTrace(traces[key] as string, 3);
+    for (const process of spansNamed(trace, `process ${q(key)}`)) {
+      expect(tag(process, 'otel.status_code')).toBeUndefined();
+      expect(tag(process, 'error')).toBeUndefined();
+    }
+  });
+
   it('ends a closed channel’s unsettled message as an error', async () => {
     const trace = await fetchTrace(traces.closed as string, 3);
     const process = spanNamed(trace, `process ${q('closed')}`, consumer);

@@ -41,11 +41,11 @@ describe('resolveConfig', () => {
   it('merges defaults in one place and rejects timeouts that are not positive numbers', () => {
     expect(resolveConfig()).toMatchObject({
       useLinksForConsume: false,
-      consumeTimeoutMs: 300_000,
+      consumeTimeoutMs: 60_000,
       confirmTimeoutMs: 60_000,
       captureBodySize: false,
     });
-    expect(resolveConfig({ consumeTimeoutMs: -1, confirmTimeoutMs: Number.NaN }).consumeTimeoutMs).toBe(300_000);
+    expect(resolveConfig({ consumeTimeoutMs: -1, confirmTimeoutMs: Number.NaN }).consumeTimeoutMs).toBe(60_000);
     expect(resolveConfig({ consumeTimeoutMs: 10, useLinksForConsume: true })).toMatchObject({
       consumeTimeoutMs: 10,
       useLinksForConsume: true,

@@ -178,7 +178,7 @@ describe.each(VARIANTS)('$label', (variant) => {
       expect(h.telemetry.openSpans()).toBe(0);
     });
 
-    it('records each settle outcome on the span and in the metric', async () => {
+    it('records each settle outcome on the span and in the metric, a drop with status ERROR as contrib does', async () => {
       h.broker.declare(QUEUE);
       const producer = await api.open(h.loaded, h.connection);
       const consumer = await api.open(h.loaded, h.connection);
@@ -208,6 +208,15 @@ describe.each(VARIANTS)('$label', (variant) => {
         'requeue',
       ]);
       expect(byId('m1')?.events.map((event) => event.name)).toContain('settle requeue');
+      // Dropped messages fail the span (as contrib marks them), with no error.type: nothing threw.
+      expect([0, 1, 2, 3, 4].map((i) => byId(`m${i}`)?.status)).toEqual([
+        { code: SpanStatusCode.UNSET },
+        { code: SpanStatusCode.UNSET },
+        { code: SpanStatusCode.ERROR, message: 'nack called on message without requeue' },
+        { code: SpanStatusCode.ERROR, message: 'reject called on message without requeue' },
+        { code: SpanStatusCode.UNSET },
+      ]);
+      expect(byId('m2')?.attributes['error.type']).toBeUndefined();
       expect(await h.telemetry.count('mqtrail.settled.messages', { 'mqtrail.settle.outcome': 'drop' })).toBe(2);
       expect(await h.telemetry.count('mqtrail.settled.messages', { 'mqtrail.settle.outcome': 'requeue' })).toBe(2);
       expect(h.broker.settlements.map((s) => s.method)).toEqual(['ack', 'nack', 'nack', 'reject', 'reject']);
@@ -243,6 +252,25 @@ describe.each(VARIANTS)('$label', (variant) => {
       await until(() => messages.length === 7, 'one more delivery');
       consumer.nackAll?.(true);
       expect(outcomeOf(h.telemetry.spansOfKind(SpanKind.CONSUMER).at(-1) as ReadableSpan)).toBe('requeue');
+      expect(h.telemetry.spansOfKind(SpanKind.CONSUMER).map((span) => span.status.code)).toEqual([
+        SpanStatusCode.UNSET,
+        SpanStatusCode.UNSET,
+        SpanStatusCode.ERROR,
+        SpanStatusCode.ERROR,
+        SpanStatusCode.UNSET,
+        SpanStatusCode.UNSET,
+        SpanStatusCode.UNSET,
+      ]);
+
+      producer.sendToQueue?.(QUEUE, Buffer.from('dropped'));
+      await until(() => messages.length === 8, 'a last delivery');
+      consumer.nackAll?.(false);
+      const dropped = h.telemetry.spansOfKind(SpanKind.CONSUMER).at(-1) as ReadableSpan;
+      expect(outcomeOf(dropped)).toBe('drop');
+      expect(dropped.status).toEqual({
+        code: SpanStatusCode.ERROR,
+        message: 'nackAll called on message without requeue',
+      });
       expect(h.telemetry.openSpans()).toBe(0);
     });
 
@@ -476,8 +504,8 @@ describe('amqplib 2.x, promise API', () => {
     expect(send.attributes['error.type']).toBe('ConfirmTimeoutError');
   });
 
-  it('ends an unsettled message’s span as timeout after consumeTimeoutMs', async () => {
-    h.setUp({ consumeTimeoutMs: 60_000 });
+  it('ends an unsettled message’s span as timeout, with status ERROR, after consumeTimeoutMs (default 60 s)', async () => {
+    h.setUp();
     h.broker.declare(QUEUE);
     const producer = await api.open(h.loaded, h.connection);
     const consumer = await api.open(h.loaded, h.connection);
@@ -494,6 +522,9 @@ describe('amqplib 2.x, promise API', () => {
 
     const process = h.telemetry.span(`process ${QUEUE}`);
     expect(outcomeOf(process)).toBe('timeout');
+    expect(process.status.code).toBe(SpanStatusCode.ERROR);
+    expect(process.status.message).toMatch(/^instrumentation timeout/);
+    expect(process.attributes['error.type']).toBeUndefined();
     // A late ack after the timeout changes nothing and does not throw.
     consumer.ack?.(delivered[0]);
     expect(h.telemetry.spansOfKind(SpanKind.CONSUMER)).toHaveLength(1);

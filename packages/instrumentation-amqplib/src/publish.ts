@@ -306,7 +306,8 @@ class ConfirmWait implements PendingConfirm {
     const type = failure === undefined ? undefined : recordSpanError(span, failure);
     const { publishConfirmHook } = this.ctx.config();
     if (publishConfirmHook !== undefined && info !== undefined) {
-      runHook('publishConfirmHook', publishConfirmHook, span, { ...info, confirmError: error ?? undefined });
+      // amqplib confirms an ack with `null`, as contrib passes it on; a returned message was acked too.
+      runHook('publishConfirmHook', publishConfirmHook, span, { ...info, confirmError: error ?? null });
     }
     endTiming(type);
     span.end();

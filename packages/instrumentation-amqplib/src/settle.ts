@@ -1,4 +1,5 @@
 import { type AnyFunction, runHook, type SettleOutcome, safely } from '@mqtrail/core';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { existingStateOf, newRegistry, type OpenDelivery, stateOf } from './channel-state';
 import type { AmqplibContext } from './context';
 import { ChannelClosedError } from './errors';
@@ -11,6 +12,12 @@ interface Settlement {
   endOperation: EndOperation;
   rejected: boolean | null;
   error?: unknown;
+  /**
+   * Status description for an end that is a failure although nothing threw: a message dropped
+   * (nack/reject without requeue) or never settled. The span's status is ERROR, as the contrib
+   * instrumentation sets it, so error rates read from span status count these messages.
+   */
+  failure?: string;
 }
 
 const AUTO_ACKED: Settlement = { outcome: 'auto', endOperation: EndOperation.AutoAck, rejected: false };
@@ -20,6 +27,7 @@ const TIMED_OUT: Settlement = {
   outcome: 'timeout',
   endOperation: EndOperation.InstrumentationTimeout,
   rejected: null,
+  failure: 'instrumentation timeout: not settled within consumeTimeoutMs',
 };
 
 function deliveriesOf(ctx: AmqplibContext, channel: object): OpenRegistry<number, OpenDelivery> {
@@ -42,6 +50,11 @@ export function endAutoAcked(ctx: AmqplibContext, channel: object, delivery: Ope
 function finish(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlement): void {
   const { process, message, handlerError } = delivery;
   if (process.isEnded) return;
+  // Set before the hook, as contrib does, so a consumeEndHook sees (and may change) the status.
+  // An error to record sets its own ERROR status with its message when the span ends.
+  if (settlement.failure !== undefined && settlement.error === undefined && handlerError === undefined) {
+    process.span.setStatus({ code: SpanStatusCode.ERROR, message: settlement.failure });
+  }
   const { consumeEndHook } = ctx.config();
   if (consumeEndHook !== undefined) {
     runHook('consumeEndHook', consumeEndHook, process.span, {
@@ -85,9 +98,18 @@ function takeAll(channel: object): OpenDelivery[] {
   return existingStateOf(channel)?.deliveries?.takeAll() ?? [];
 }
 
-/** amqplib's default for an omitted `requeue` is true (lib/api_args.js). */
-function requeueOutcome(requeue: unknown): SettleOutcome {
-  return requeue === undefined || requeue ? 'requeue' : 'drop';
+/**
+ * A nack or reject: `requeue` when amqplib's `requeue` is true or omitted (its default,
+ * lib/api_args.js), else `drop`, which is a failure (see `Settlement.failure`).
+ */
+function rejection(endOperation: EndOperation, requeue: unknown): Settlement {
+  if (requeue === undefined || requeue) return { outcome: 'requeue', endOperation, rejected: true };
+  return {
+    outcome: 'drop',
+    endOperation,
+    rejected: true,
+    failure: `${endOperation} called on message without requeue`,
+  };
 }
 
 // Each wrapper calls amqplib first: if it throws (the channel is closing), nothing was settled, and
@@ -114,12 +136,7 @@ export function nack(ctx: AmqplibContext) {
       const result = original.call(this, message, allUpTo, requeue, ...rest);
       safely(
         'ending nacked message spans',
-        () =>
-          settle(ctx, takeFor(this, message, Boolean(allUpTo)), {
-            outcome: requeueOutcome(requeue),
-            endOperation: EndOperation.Nack,
-            rejected: true,
-          }),
+        () => settle(ctx, takeFor(this, message, Boolean(allUpTo)), rejection(EndOperation.Nack, requeue)),
         undefined,
       );
       return result;
@@ -133,12 +150,7 @@ export function reject(ctx: AmqplibContext) {
       const result = original.call(this, message, requeue, ...rest);
       safely(
         'ending rejected message spans',
-        () =>
-          settle(ctx, takeFor(this, message, false), {
-            outcome: requeueOutcome(requeue),
-            endOperation: EndOperation.Reject,
-            rejected: true,
-          }),
+        () => settle(ctx, takeFor(this, message, false), rejection(EndOperation.Reject, requeue)),
         undefined,
       );
       return result;
@@ -166,12 +178,7 @@ export function nackAll(ctx: AmqplibContext) {
       const result = original.call(this, requeue, ...rest);
       safely(
         'ending nacked message spans',
-        () =>
-          settle(ctx, takeAll(this), {
-            outcome: requeueOutcome(requeue),
-            endOperation: EndOperation.NackAll,
-            rejected: true,
-          }),
+        () => settle(ctx, takeAll(this), rejection(EndOperation.NackAll, requeue)),
         undefined,
       );
       return result;

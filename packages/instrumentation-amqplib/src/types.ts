@@ -82,7 +82,10 @@ export interface PublishInfo {
 }
 
 export interface PublishConfirmedInfo extends PublishInfo {
-  /** Why the broker did not confirm: a nack, the channel closing, or mqtrail's confirm timeout. */
+  /**
+   * `null` when the broker acked (as amqplib reports it); else why it did not confirm: a nack, the
+   * channel closing, or mqtrail's confirm timeout.
+   */
   confirmError?: unknown;
 }
 
@@ -124,7 +127,8 @@ export interface AmqplibInstrumentationConfig extends InstrumentationConfig {
   consumeEndHook?: AmqplibConsumeEndCustomAttributeFunction;
   /**
    * How long a consumed message's span waits for ack/nack/reject before it is ended with outcome
-   * `timeout`, so a message the application never settles cannot hold memory forever.
+   * `timeout` and status ERROR, so a message the application never settles cannot hold memory
+   * forever. Default 60000, as in contrib.
    */
   consumeTimeoutMs?: number;
   /** How long a confirm-channel publish span waits for the broker's ack or nack. */
@@ -143,7 +147,8 @@ export interface ResolvedAmqplibConfig extends AmqplibInstrumentationConfig {
 
 export const DEFAULT_CONFIG = {
   useLinksForConsume: false,
-  consumeTimeoutMs: 5 * 60_000,
+  // Contrib's default, so a span left unsettled ends (as `timeout`, ERROR) when it did there.
+  consumeTimeoutMs: 60_000,
   confirmTimeoutMs: 60_000,
   captureBodySize: false,
 } as const satisfies Partial<ResolvedAmqplibConfig>;
