@@ -39,7 +39,19 @@ export {
   type MetricLabels,
   metricAttributes,
 } from './metrics';
-export { type AnyFunction, type MethodPatch, type Shim, unwrapAll, wrapAll } from './patch';
+export { claimClient } from './ownership';
+export {
+  type AnyFunction,
+  hasForeignWrapper,
+  isWrapped,
+  markInstalled,
+  type MethodPatch,
+  type Shim,
+  unwrapAll,
+  unwrapped,
+  type Wrapped,
+  wrapAll,
+} from './patch';
 export { injectHeaders, type SendSpan, type SendSpanOptions, startSendSpan } from './produce';
 export { redactUrl } from './redact';
 export {

@@ -1,6 +1,6 @@
 import { InstrumentationBase } from '@opentelemetry/instrumentation';
 import { describe, expect, it } from 'vitest';
-import { type MethodPatch, type Shim, unwrapAll, wrapAll } from './patch';
+import { hasForeignWrapper, type MethodPatch, type Shim, unwrapAll, unwrapped, wrapAll } from './patch';
 
 class TestInstrumentation extends InstrumentationBase {
   constructor() {
@@ -50,5 +50,30 @@ describe('wrapAll / unwrapAll', () => {
     const target = client();
     expect(() => wrapAll(shim, [{ target, method: 'sendBatch', wrapper: plusOne }])).not.toThrow();
     expect('sendBatch' in target).toBe(false);
+  });
+
+  it("goes around another instrumentation's wrapper and reports it", () => {
+    const target = client();
+    const other = new TestInstrumentation().shim;
+    const timesTen = (original: (x: number) => number) =>
+      function (this: unknown, x: number) {
+        return original.call(this, x) * 10;
+      };
+    other.wrap(target, 'send', timesTen);
+    expect(hasForeignWrapper(target.send)).toBe(true);
+    const foreign: string[] = [];
+    wrapAll(shim, [{ target, method: 'send', wrapper: plusOne }], (method) => foreign.push(method));
+    expect(target.send(2)).toBe(5);
+    expect(foreign).toEqual(['send']);
+    expect(hasForeignWrapper(target.send)).toBe(false);
+  });
+
+  it('finds the client method beneath stacked wrappers', () => {
+    const target = client();
+    const own = target.send;
+    const other = new TestInstrumentation().shim;
+    other.wrap(target, 'send', plusOne);
+    other.wrap(target, 'send', plusOne);
+    expect(unwrapped(target.send)).toBe(own);
   });
 });

@@ -1,5 +1,6 @@
 import {
   type AnyFunction,
+  claimClient,
   DuplicateDetector,
   MessagingMetrics,
   type MethodPatch,
@@ -104,7 +105,9 @@ export class AmqplibInstrumentation extends InstrumentationBase<ResolvedAmqplibC
             name,
             SUPPORTED_VERSIONS,
             (exports: Exports, moduleVersion?: string) => {
-              wrapAll(this.shim(), patchesOf(exports, this.context(moduleVersion)));
+              wrapAll(this.shim(), patchesOf(exports, this.context(moduleVersion)), (method) =>
+                claimClient('amqplib', `${name} (${method})`),
+              );
               return exports;
             },
             (exports?: Exports) => {

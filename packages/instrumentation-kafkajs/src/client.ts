@@ -3,8 +3,16 @@
  * `consumer()` factories, whose returned objects get their methods wrapped.
  */
 
-import { type AnyFunction, safely, wrapAll } from '@mqtrail/core';
-import { isWrapped } from '@opentelemetry/instrumentation';
+import {
+  type AnyFunction,
+  claimClient,
+  hasForeignWrapper,
+  isWrapped,
+  markInstalled,
+  safely,
+  unwrapped,
+  wrapAll,
+} from '@mqtrail/core';
 import { type ClientInfo, clientInfo } from './attributes';
 import { instrumentConsumer } from './consumer';
 import { wrapSend, wrapSendBatch } from './producer';
@@ -19,7 +27,7 @@ import type { WrapContext } from './wrap-context';
  * The replacement constructs the real class (`Reflect.construct` with `new.target`), shares its
  * prototype and statics, so `instanceof Kafka`, subclasses and the instance itself are unchanged.
  */
-export function wrapKafkaClass(clients: WeakMap<object, ClientInfo>): (original: AnyFunction) => AnyFunction {
+export function wrapKafkaClass(ctx: WrapContext): (original: AnyFunction) => AnyFunction {
   return (original) => {
     // ESM namespaces cannot be unwrapped in place; never stack a wrapper on our own wrapper.
     const target = (isWrapped(original) ? original.__original : original) as AnyFunction;
@@ -27,7 +35,8 @@ export function wrapKafkaClass(clients: WeakMap<object, ClientInfo>): (original:
       // Called without `new`: let the class throw its own TypeError.
       if (new.target === undefined) return target.apply(this, args);
       const instance: object = Reflect.construct(target, args, new.target);
-      safely('reading the kafkajs client config', () => clients.set(instance, clientInfo(args[0])), undefined);
+      safely('reading the kafkajs client config', () => ctx.clients.set(instance, clientInfo(args[0])), undefined);
+      safely('claiming the kafkajs client', () => claimFactories(ctx, instance), undefined);
       return instance;
     }
     Kafka.prototype = target.prototype;
@@ -35,6 +44,30 @@ export function wrapKafkaClass(clients: WeakMap<object, ClientInfo>): (original:
     Object.defineProperty(Kafka, 'name', { value: target.name });
     return Kafka;
   };
+}
+
+/**
+ * When another kafkajs instrumentation (contrib's, from auto-instrumentations-node) patched
+ * `Kafka.prototype.producer` / `consumer` after mqtrail, it also removed mqtrail's wrappers there
+ * (contrib unwraps whatever is wrapped before wrapping). The class wrapper survives, so each new
+ * client gets its own `producer` / `consumer` (non-enumerable, like the prototype's methods) over
+ * kafkajs's own factories: the other instrumentation's wrappers never run for it, and the client
+ * is traced once, by mqtrail, whatever the load order. Without a foreign wrapper nothing is added.
+ */
+function claimFactories(ctx: WrapContext, instance: object): void {
+  const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
+  const factories = { producer: wrapProducerFactory(ctx), consumer: wrapConsumerFactory(ctx) };
+  for (const [method, wrap] of Object.entries(factories)) {
+    const current = prototype[method];
+    if (typeof current !== 'function' || !hasForeignWrapper(current)) continue;
+    claimClient('kafkajs', `Kafka.prototype.${method}`);
+    Object.defineProperty(instance, method, {
+      value: markInstalled(wrap(unwrapped(current as AnyFunction))),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
 }
 
 /** The client info recorded for the `Kafka` instance a producer or consumer is created from. */

@@ -1,5 +1,13 @@
-import { MessagingMetrics, type MethodPatch, type Shim, unwrapAll, wrapAll } from '@mqtrail/core';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
+import {
+  claimClient,
+  isWrapped,
+  MessagingMetrics,
+  type MethodPatch,
+  type Shim,
+  unwrapAll,
+  wrapAll,
+} from '@mqtrail/core';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { wrapConsumerFactory, wrapKafkaClass, wrapProducerFactory } from './client';
 import { type ResolvedConfig, resolveConfig } from './config';
 import { type Fields, isObject } from './fields';
@@ -25,7 +33,7 @@ function kafkaPatches(exports: unknown, ctx: WrapContext): MethodPatch[] {
   const patches: MethodPatch[] = [...new Set(holders)].map((holder) => ({
     target: holder,
     method: 'Kafka',
-    wrapper: wrapKafkaClass(ctx.clients),
+    wrapper: wrapKafkaClass(ctx),
   }));
   if (isObject(prototype)) {
     patches.push(
@@ -56,7 +64,9 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
       'kafkajs',
       SUPPORTED_VERSIONS,
       (exports: unknown) => {
-        wrapAll(this.shim(), kafkaPatches(exports, this.wrapContext()));
+        wrapAll(this.shim(), kafkaPatches(exports, this.wrapContext()), (method) =>
+          claimClient('kafkajs', `kafkajs (${method})`),
+        );
         return exports;
       },
       (exports: unknown) => {
