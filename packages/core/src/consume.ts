@@ -16,6 +16,7 @@ import { CHAIN_HEADER, type ChainFacts, decodeChainHeader, setChainFacts } from 
 import { isTemporaryDestination, spanName } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
 import { Attr, CHILD_OF_LINK, type MessagingSystem, type OperationType } from './semconv';
+import { SEMCONV_NAMES, type SemconvNames, setRenamed } from './semconv-stability';
 import { addEagerAttributes, addLazyAttributes } from './span-outcome';
 
 export interface ExtractedMessage {
@@ -64,6 +65,8 @@ export interface ConsumeSpanOptions {
   /** When the message has no chain header: its broker timestamp (epoch ms), if known. */
   fallbackSentAt?: number;
   now?: number;
+  /** Names of renamed attributes. Default: the process's, from `OTEL_SEMCONV_STABILITY_OPT_IN`. */
+  semconv?: SemconvNames;
 }
 
 export interface ConsumeSpan {
@@ -97,11 +100,11 @@ export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): C
     links.push(repeatsParent ? { context: creation, attributes: CHILD_OF_LINK } : { context: creation });
   }
   const attributes: Attributes = {
-    [Attr.SYSTEM]: options.system,
     [Attr.OPERATION_NAME]: operation,
     [Attr.OPERATION_TYPE]: operation,
     [Attr.DESTINATION_NAME]: options.destination,
   };
+  setRenamed(attributes, (options.semconv ?? SEMCONV_NAMES).SYSTEM, options.system);
   if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
 
   const now = options.now ?? Date.now();

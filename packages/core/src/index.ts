@@ -61,6 +61,18 @@ export {
   MessagingSystems,
   MetricName,
   type OperationType,
+  RenamedAttr,
+  type RenamedAttribute,
   type SettleOutcome,
 } from './semconv';
+export {
+  parseSemconvMode,
+  SEMCONV_MODE,
+  SEMCONV_NAMES,
+  SEMCONV_STABILITY_OPT_IN,
+  type SemconvMode,
+  type SemconvNames,
+  semconvNames,
+  setRenamed,
+} from './semconv-stability';
 export { recordSettlement, recordSpanError } from './span-outcome';

@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DURATION_BUCKETS, MessagingMetrics, metricAttributes } from './metrics';
+import { type SemconvMode, semconvNames } from './semconv-stability';
 
 async function collect(reader: PeriodicExportingMetricReader): Promise<Map<string, MetricData>> {
   const { resourceMetrics } = await reader.collect();
@@ -156,5 +157,53 @@ describe('metricAttributes', () => {
       'messaging.operation.name': 'process',
       'messaging.destination.name': '(temporary)',
     });
+  });
+});
+
+describe('metric labels under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
+  const labels = { system: 'kafka', operation: 'process', destination: 'orders', partition: 1 } as const;
+
+  it.each<[SemconvMode, Record<string, string>]>([
+    ['old', { 'messaging.system': 'kafka' }],
+    ['new', { 'messaging.system.name': 'kafka' }],
+    ['dup', { 'messaging.system': 'kafka', 'messaging.system.name': 'kafka' }],
+  ])('%s: the system under %j, every other label unchanged', (mode, system) => {
+    expect(metricAttributes(labels, semconvNames(mode))).toEqual({
+      ...system,
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': 'orders',
+      'messaging.destination.partition.id': '1',
+    });
+  });
+
+  it.each<[SemconvMode, string[]]>([
+    ['old', ['messaging.system']],
+    ['new', ['messaging.system.name']],
+    ['dup', ['messaging.system', 'messaging.system.name']],
+  ])('%s: every instrument records the system under %j', async (mode, names) => {
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 60_000,
+    });
+    const metrics = new MessagingMetrics(new MeterProvider({ readers: [reader] }).getMeter('test'), semconvNames(mode));
+    metrics.recordSent({ ...labels, operation: 'send' });
+    metrics.recordConsumed(labels);
+    metrics.startOperation(labels)('TypeError');
+    metrics.startProcess(labels)();
+    metrics.recordDeliveryLatency(labels, Date.now() - 5);
+    metrics.recordChainLatency(labels, Date.now() - 5);
+    metrics.recordSettled(labels, 'commit');
+    metrics.recordRedelivered(labels);
+    metrics.recordDuplicate(labels);
+    metrics.recordReturned(labels);
+    metrics.recordConsumerLag(labels, 3);
+    const byName = await collect(reader);
+    expect(byName.size).toBe(11);
+    for (const [name, metric] of byName) {
+      const systemKeys = Object.keys(metric.dataPoints[0]?.attributes ?? {}).filter((key) =>
+        key.startsWith('messaging.system'),
+      );
+      expect(systemKeys, name).toEqual(names);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { Attributes, Gauge, Histogram, Meter } from '@opentelemetry/api';
 import { destinationLabel } from './destination';
 import { Attr, type MessagingSystem, MetricName, type SettleOutcome } from './semconv';
+import { SEMCONV_NAMES, type SemconvNames, setRenamed } from './semconv-stability';
 import { SummedCounter } from './summed-counter';
 
 /** Advisory buckets the messaging conventions give for operation and process durations. */
@@ -22,12 +23,15 @@ export interface MetricLabels {
   errorType?: string;
 }
 
-/** Label object in semconv attribute names; temporary destinations folded to one value. */
-export function metricAttributes(labels: MetricLabels): Attributes {
-  const attributes: Attributes = {
-    [Attr.SYSTEM]: labels.system,
-    [Attr.OPERATION_NAME]: labels.operation,
-  };
+/**
+ * Label object in semconv attribute names; temporary destinations folded to one value. The system
+ * is under the names of `semconv` (default: the process's `OTEL_SEMCONV_STABILITY_OPT_IN`), so
+ * Prometheus shows `messaging_system`, `messaging_system_name` or both.
+ */
+export function metricAttributes(labels: MetricLabels, semconv: SemconvNames = SEMCONV_NAMES): Attributes {
+  const attributes: Attributes = {};
+  setRenamed(attributes, semconv.SYSTEM, labels.system);
+  attributes[Attr.OPERATION_NAME] = labels.operation;
   if (labels.destination !== undefined) attributes[Attr.DESTINATION_NAME] = destinationLabel(labels.destination);
   if (labels.partition !== undefined) attributes[Attr.DESTINATION_PARTITION_ID] = String(labels.partition);
   if (labels.consumerGroup !== undefined) attributes[Attr.CONSUMER_GROUP_NAME] = labels.consumerGroup;
@@ -87,7 +91,14 @@ export class MessagingMetrics {
   private readonly attributeCache = new Map<string, LabelSet>();
   private readonly labelSetByObject = new WeakMap<MetricLabels, LabelSet>();
 
-  constructor(meter: Meter) {
+  /**
+   * @param semconv names of renamed attributes, fixed for the instance's life. Default: the
+   *   process's, from `OTEL_SEMCONV_STABILITY_OPT_IN`.
+   */
+  constructor(
+    meter: Meter,
+    private readonly semconv: SemconvNames = SEMCONV_NAMES,
+  ) {
     this.sent = new SummedCounter(meter, MetricName.SENT_MESSAGES, {
       description: 'Number of messages producers attempted to send to the broker.',
       unit: '{message}',
@@ -235,7 +246,7 @@ export class MessagingMetrics {
     const key = `${labels.system}\u0001${labels.operation}\u0001${labels.destination ?? ''}\u0001${labels.partition ?? ''}\u0001${labels.consumerGroup ?? ''}\u0001${errorType ?? labels.errorType ?? ''}\u0001${outcome ?? ''}`;
     let labelSet = this.attributeCache.get(key);
     if (labelSet === undefined) {
-      const attributes = metricAttributes(errorType === undefined ? labels : { ...labels, errorType });
+      const attributes = metricAttributes(errorType === undefined ? labels : { ...labels, errorType }, this.semconv);
       if (outcome !== undefined) attributes[Attr.SETTLE_OUTCOME] = outcome;
       let histogramAttributes = attributes;
       if (Attr.DESTINATION_PARTITION_ID in attributes) {

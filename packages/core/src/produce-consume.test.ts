@@ -7,6 +7,7 @@ import { DuplicateDetector } from './duplicate-detector';
 import { MessageProcess } from './message-process';
 import { MessagingMetrics } from './metrics';
 import { injectHeaders, startSendSpan } from './produce';
+import { type SemconvMode, semconvNames } from './semconv-stability';
 
 const telemetry = installTestTelemetry();
 const tracer = trace.getTracer('test');
@@ -148,6 +149,37 @@ describe('send → consume', () => {
     });
     consumed.span.end();
     expect(propagation.getBaggage(consumed.context)?.getEntry('tenant')?.value).toBe('acme');
+  });
+});
+
+describe('span attributes under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
+  beforeEach(() => telemetry.reset());
+
+  it.each<[SemconvMode, Record<string, string>]>([
+    ['old', { 'messaging.system': 'rabbitmq' }],
+    ['new', { 'messaging.system.name': 'rabbitmq' }],
+    ['dup', { 'messaging.system': 'rabbitmq', 'messaging.system.name': 'rabbitmq' }],
+  ])('%s: send and process spans carry the system as %j', async (mode, system) => {
+    const semconv = semconvNames(mode);
+    const sent = startSendSpan(tracer, { system: 'rabbitmq', destination: 'orders', semconv });
+    const wire = injectHeaders(sent.context, sent.chain, {});
+    sent.span.end();
+    startConsumeSpan(tracer, {
+      system: 'rabbitmq',
+      destination: 'orders',
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+      semconv,
+    }).span.end();
+    const spans = await telemetry.spans();
+    expect(spans).toHaveLength(2);
+    for (const span of spans) {
+      const systemAttributes = Object.fromEntries(
+        Object.entries(span.attributes).filter(([key]) => key.startsWith('messaging.system')),
+      );
+      expect(systemAttributes, span.name).toEqual(system);
+      expect(span.attributes['messaging.destination.name']).toBe('orders');
+    }
   });
 });
 

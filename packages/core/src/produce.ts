@@ -12,6 +12,7 @@ import { CHAIN_HEADER, type ChainFacts, encodeChainHeader, getChainFacts, nextCh
 import { isTemporaryDestination, spanName } from './destination';
 import { copyHeaders, headerSetter, type MessageHeaders } from './header-carrier';
 import { Attr, type MessagingSystem } from './semconv';
+import { SEMCONV_NAMES, type SemconvNames, setRenamed } from './semconv-stability';
 import { addEagerAttributes, addLazyAttributes } from './span-outcome';
 
 export interface SendSpanOptions {
@@ -30,6 +31,8 @@ export interface SendSpanOptions {
   parent?: Context;
   /** Epoch ms of the send; replaceable in tests. */
   now?: number;
+  /** Names of renamed attributes. Default: the process's, from `OTEL_SEMCONV_STABILITY_OPT_IN`. */
+  semconv?: SemconvNames;
 }
 
 export interface SendSpan {
@@ -48,11 +51,11 @@ export function startSendSpan(tracer: Tracer, options: SendSpanOptions): SendSpa
   const parent = options.parent ?? context.active();
   const operation = options.operationName ?? 'send';
   const attributes: Attributes = {
-    [Attr.SYSTEM]: options.system,
     [Attr.OPERATION_NAME]: operation,
     [Attr.OPERATION_TYPE]: 'send',
     [Attr.DESTINATION_NAME]: options.destination,
   };
+  setRenamed(attributes, (options.semconv ?? SEMCONV_NAMES).SYSTEM, options.system);
   if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
   const eager = addEagerAttributes(parent, attributes, options.attributes);
   const span = tracer.startSpan(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { destinationLabel, isTemporaryDestination, spanName, TEMPORARY_DESTINATION } from './destination';
 import { errorType } from './error-type';
-import { Attr, MetricName } from './semconv';
+import { Attr, MetricName, RenamedAttr } from './semconv';
 
 describe('span names', () => {
   it('is "{operation} {destination}"', () => {
@@ -31,6 +31,20 @@ describe('semconv names', () => {
     expect(Attr.KAFKA_MESSAGE_KEY).toBe('messaging.kafka.message.key');
     expect(MetricName.SENT_MESSAGES).toBe('messaging.client.sent.messages');
     expect(MetricName.PROCESS_DURATION).toBe('messaging.process.duration');
+  });
+
+  it('knows both names of every attribute 1.45 renamed', () => {
+    expect(RenamedAttr).toEqual({
+      SYSTEM: { old: 'messaging.system', new: 'messaging.system.name' },
+      KAFKA_MESSAGE_KEY: { old: 'messaging.kafka.message.key', new: 'kafka.message.key' },
+      KAFKA_MESSAGE_TOMBSTONE: { old: 'messaging.kafka.message.tombstone', new: 'kafka.message.tombstone' },
+      KAFKA_OFFSET: { old: 'messaging.kafka.offset', new: 'kafka.offset' },
+      RABBITMQ_ROUTING_KEY: {
+        old: 'messaging.rabbitmq.destination.routing_key',
+        new: 'rabbitmq.destination.routing_key',
+      },
+      RABBITMQ_DELIVERY_TAG: { old: 'messaging.rabbitmq.message.delivery_tag', new: 'rabbitmq.message.delivery_tag' },
+    });
   });
 });
 
