@@ -1,4 +1,4 @@
-import { extractMessage } from '@mqtrail/core';
+import { extractMessage, type SemconvMode, semconvNames } from '@mqtrail/core';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import {
@@ -156,6 +156,49 @@ describe('span attributes', () => {
     });
     expect(publishAttributes({ ...base, options: { messageId: 5 } as never })).toEqual({
       'messaging.rabbitmq.destination.routing_key': 'q',
+    });
+  });
+});
+
+describe('attribute names under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
+  const message: AmqpMessage = {
+    content: Buffer.from('hello'),
+    fields: { deliveryTag: 7, redelivered: false, exchange: 'shop', routingKey: 'order.created' },
+    properties: { messageId: 'm' },
+  };
+  const publish = {
+    exchange: 'shop',
+    routingKey: 'order.created',
+    options: { messageId: 'm' },
+    content: Buffer.from('hello'),
+    server: undefined,
+    captureBodySize: false,
+    confirm: false,
+  };
+
+  it.each<[SemconvMode, Record<string, unknown>, Record<string, unknown>]>([
+    [
+      'old',
+      { 'messaging.rabbitmq.destination.routing_key': 'order.created' },
+      { 'messaging.rabbitmq.message.delivery_tag': 7 },
+    ],
+    ['new', { 'rabbitmq.destination.routing_key': 'order.created' }, { 'rabbitmq.message.delivery_tag': 7 }],
+    [
+      'dup',
+      {
+        'messaging.rabbitmq.destination.routing_key': 'order.created',
+        'rabbitmq.destination.routing_key': 'order.created',
+      },
+      { 'messaging.rabbitmq.message.delivery_tag': 7, 'rabbitmq.message.delivery_tag': 7 },
+    ],
+  ])('%s: routing key as %j, delivery tag as %j', (mode, routingKey, deliveryTag) => {
+    const semconv = semconvNames(mode);
+    // Names 1.45 kept (`messaging.message.id`) stay as they are in every mode.
+    expect(publishAttributes(publish, semconv)).toEqual({ ...routingKey, 'messaging.message.id': 'm' });
+    expect(deliveryAttributes(message, undefined, false, undefined, semconv)).toEqual({
+      ...routingKey,
+      ...deliveryTag,
+      'messaging.message.id': 'm',
     });
   });
 });

@@ -13,6 +13,9 @@ import {
   headerText,
   MessagingSystems,
   type MetricLabels,
+  SEMCONV_NAMES,
+  type SemconvNames,
+  setRenamed,
 } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import type { AmqpMessage, AmqpPublishOptions } from './types';
@@ -97,11 +100,14 @@ export interface PublishFacts {
   confirm: boolean;
 }
 
-/** Span attributes of one publish, besides those core's `startSendSpan` sets. */
-export function publishAttributes(facts: PublishFacts): Attributes {
+/**
+ * Span attributes of one publish, besides those core's `startSendSpan` sets. `semconv` (here and
+ * below) names the renamed attributes; the default is the process's `OTEL_SEMCONV_STABILITY_OPT_IN`.
+ */
+export function publishAttributes(facts: PublishFacts, semconv: SemconvNames = SEMCONV_NAMES): Attributes {
   const attributes: Attributes = serverAttributes(facts.server);
   const routingKey = text(facts.routingKey);
-  if (routingKey !== '') attributes[Attr.RABBITMQ_ROUTING_KEY] = routingKey;
+  if (routingKey !== '') setRenamed(attributes, semconv.RABBITMQ_ROUTING_KEY, routingKey);
   const options = facts.options;
   if (options !== undefined && options !== null && typeof options === 'object') {
     if (typeof options.messageId === 'string') attributes[Attr.MESSAGE_ID] = options.messageId;
@@ -142,12 +148,14 @@ export function deliveryAttributes(
   server: ServerInfo | undefined,
   captureBodySize: boolean,
   count = deliveryCount(message.properties?.headers),
+  semconv: SemconvNames = SEMCONV_NAMES,
 ) {
   const attributes: Attributes = serverAttributes(server);
   const { fields, properties } = message;
   const routingKey = text(fields?.routingKey);
-  if (routingKey !== '') attributes[Attr.RABBITMQ_ROUTING_KEY] = routingKey;
-  if (typeof fields?.deliveryTag === 'number') attributes[Attr.RABBITMQ_DELIVERY_TAG] = fields.deliveryTag;
+  if (routingKey !== '') setRenamed(attributes, semconv.RABBITMQ_ROUTING_KEY, routingKey);
+  if (typeof fields?.deliveryTag === 'number')
+    setRenamed(attributes, semconv.RABBITMQ_DELIVERY_TAG, fields.deliveryTag);
   if (typeof properties?.messageId === 'string') attributes[Attr.MESSAGE_ID] = properties.messageId;
   if (typeof properties?.correlationId === 'string')
     attributes[Attr.MESSAGE_CONVERSATION_ID] = properties.correlationId;

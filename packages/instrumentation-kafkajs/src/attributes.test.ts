@@ -1,5 +1,8 @@
+import { RenamedAttr, type SemconvMode, semconvNames } from '@mqtrail/core';
+import type { Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import {
+  batchAttributes,
   bodySize,
   clientInfo,
   messageKey,
@@ -10,6 +13,7 @@ import {
   processAttributes,
   processLabels,
   sendAttributes,
+  systemAttributes,
   timestampMs,
 } from './attributes';
 
@@ -116,5 +120,44 @@ describe('attributes', () => {
     expect(processLabels(scope, 'orders', 3)).not.toBe(labels);
     expect(processLabels({ client: {}, groupId: 'g' }, 'orders', 2)).not.toBe(labels);
     expect(processLabels(scope, 'orders', -1).partition).toBe(-1);
+  });
+});
+
+describe('attribute names under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
+  const options = { captureMessageKey: true, captureBodySize: false };
+  const scope = { client: {}, groupId: 'g' };
+  const message = { key: 'k', value: null, offset: '9' };
+  const renamedNames = new Set(Object.values(RenamedAttr).flatMap((names) => [names.old, names.new]));
+  /** The attributes of a span that 1.45 renamed, under whichever names they were written. */
+  const renamedOf = (attributes: Attributes) =>
+    Object.fromEntries(Object.entries(attributes).filter(([key]) => renamedNames.has(key)));
+
+  it.each<[SemconvMode, (old: string, since: string) => string[]]>([
+    ['old', (old) => [old]],
+    ['new', (_old, since) => [since]],
+    ['dup', (old, since) => [old, since]],
+  ])('%s', (mode, namesOf) => {
+    const semconv = semconvNames(mode);
+    const under = (old: string, since: string, value: unknown) =>
+      Object.fromEntries(namesOf(old, since).map((name) => [name, value]));
+    const system = under('messaging.system', 'messaging.system.name', 'kafka');
+    const key = under('messaging.kafka.message.key', 'kafka.message.key', 'k');
+    const tombstone = under('messaging.kafka.message.tombstone', 'kafka.message.tombstone', true);
+    const offset = under('messaging.kafka.offset', 'kafka.offset', 9);
+
+    expect(renamedOf(sendAttributes({}, message, options, semconv))).toEqual({ ...key, ...tombstone });
+    expect(renamedOf(processAttributes(scope, 0, message, options, semconv))).toEqual({
+      ...key,
+      ...tombstone,
+      ...offset,
+    });
+    expect(renamedOf(batchAttributes(scope, 'orders', 0, 2, semconv))).toEqual(system);
+    expect(systemAttributes(semconv)).toEqual(system);
+    // What 1.45 did not rename stays as it was in every mode.
+    expect(batchAttributes(scope, 'orders', 0, 2, semconv)).toMatchObject({
+      'messaging.destination.name': 'orders',
+      'messaging.consumer.group.name': 'g',
+      'messaging.batch.message_count': 2,
+    });
   });
 });

@@ -5,7 +5,16 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import { Attr, creationIdentity, type ExtractedMessage, MessagingSystems, type MetricLabels } from '@mqtrail/core';
+import {
+  Attr,
+  creationIdentity,
+  type ExtractedMessage,
+  MessagingSystems,
+  type MetricLabels,
+  SEMCONV_NAMES,
+  type SemconvNames,
+  setRenamed,
+} from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import { isObject } from './fields';
 
@@ -54,7 +63,7 @@ export function clientInfo(config: unknown): ClientInfo {
 }
 
 /**
- * `messaging.kafka.message.key`: string keys as they are, Buffer keys when they are valid UTF-8.
+ * `messaging.kafka.message.key` (`kafka.message.key` since 1.45): string keys as they are, Buffer keys when they are valid UTF-8.
  * The conventions ask to leave out keys without an unambiguous string form, so binary keys
  * (and oversized ones) give nothing.
  */
@@ -97,6 +106,16 @@ export function timestampMs(timestamp: unknown): number | undefined {
   return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
+/**
+ * `messaging.system` (or `messaging.system.name`, or both: see `OTEL_SEMCONV_STABILITY_OPT_IN`)
+ * for spans built outside core's send and consume helpers.
+ */
+export function systemAttributes(semconv: SemconvNames = SEMCONV_NAMES): Attributes {
+  const attributes: Attributes = {};
+  setRenamed(attributes, semconv.SYSTEM, SYSTEM);
+  return attributes;
+}
+
 export function clientAttributes(client: ClientInfo, attributes: Attributes = {}): Attributes {
   if (client.clientId !== undefined) attributes[Attr.CLIENT_ID] = client.clientId;
   if (client.serverAddress !== undefined) attributes[Attr.SERVER_ADDRESS] = client.serverAddress;
@@ -118,12 +137,13 @@ function messageAttributes(
   message: Record<string, unknown>,
   options: MessageAttributeOptions,
   attributes: Attributes,
+  semconv: SemconvNames,
 ): Attributes {
   if (options.captureMessageKey) {
     const key = messageKey(message.key);
-    if (key !== undefined) attributes[Attr.KAFKA_MESSAGE_KEY] = key;
+    if (key !== undefined) setRenamed(attributes, semconv.KAFKA_MESSAGE_KEY, key);
   }
-  if (message.value === null) attributes[Attr.KAFKA_MESSAGE_TOMBSTONE] = true;
+  if (message.value === null) setRenamed(attributes, semconv.KAFKA_MESSAGE_TOMBSTONE, true);
   if (options.captureBodySize) {
     const size = bodySize(message.value);
     if (size !== undefined) attributes[Attr.MESSAGE_BODY_SIZE] = size;
@@ -131,13 +151,17 @@ function messageAttributes(
   return attributes;
 }
 
-/** Attributes of a `send` span, beyond the ones core's `startSendSpan` sets. */
+/**
+ * Attributes of a `send` span, beyond the ones core's `startSendSpan` sets. `semconv` (here and
+ * below) names the renamed attributes; the default is the process's `OTEL_SEMCONV_STABILITY_OPT_IN`.
+ */
 export function sendAttributes(
   client: ClientInfo,
   message: Record<string, unknown>,
   options: MessageAttributeOptions,
+  semconv: SemconvNames = SEMCONV_NAMES,
 ): Attributes {
-  const attributes = messageAttributes(message, options, clientAttributes(client));
+  const attributes = messageAttributes(message, options, clientAttributes(client), semconv);
   // A partition chosen by the caller is known now; one chosen by the partitioner only after the ack.
   if (Number.isInteger(message.partition)) attributes[Attr.DESTINATION_PARTITION_ID] = String(message.partition);
   return attributes;
@@ -155,20 +179,27 @@ export function processAttributes(
   partition: number,
   message: Record<string, unknown>,
   options: MessageAttributeOptions,
+  semconv: SemconvNames = SEMCONV_NAMES,
 ): Attributes {
-  const attributes = messageAttributes(message, options, clientAttributes(scope.client));
+  const attributes = messageAttributes(message, options, clientAttributes(scope.client), semconv);
   attributes[Attr.CONSUMER_GROUP_NAME] = scope.groupId;
   attributes[Attr.DESTINATION_PARTITION_ID] = String(partition);
   const offset = offsetNumber(message.offset);
-  if (offset !== undefined) attributes[Attr.KAFKA_OFFSET] = offset;
+  if (offset !== undefined) setRenamed(attributes, semconv.KAFKA_OFFSET, offset);
   return attributes;
 }
 
 /** Attributes of the one `process` span of an `eachBatch` call. */
-export function batchAttributes(scope: ConsumerScope, topic: string, partition: number, count: number): Attributes {
+export function batchAttributes(
+  scope: ConsumerScope,
+  topic: string,
+  partition: number,
+  count: number,
+  semconv: SemconvNames = SEMCONV_NAMES,
+): Attributes {
   return {
     ...clientAttributes(scope.client),
-    [Attr.SYSTEM]: SYSTEM,
+    ...systemAttributes(semconv),
     [Attr.OPERATION_NAME]: 'process',
     [Attr.OPERATION_TYPE]: 'process',
     [Attr.DESTINATION_NAME]: topic,

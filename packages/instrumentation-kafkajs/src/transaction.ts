@@ -7,7 +7,15 @@
 
 import { type AnyFunction, Attr, type MetricLabels, recordSpanError, safely, spanName, wrapAll } from '@mqtrail/core';
 import { type Attributes, context, SpanKind, trace } from '@opentelemetry/api';
-import { type ClientInfo, clientAttributes, offsetNumber, partitionNumber, processLabels, SYSTEM } from './attributes';
+import {
+  type ClientInfo,
+  clientAttributes,
+  offsetNumber,
+  partitionNumber,
+  processLabels,
+  SYSTEM,
+  systemAttributes,
+} from './attributes';
 import { isObject } from './fields';
 import { wrapSend, wrapSendBatch } from './producer';
 import { failure, isThenable, runTraced } from './run-traced';
@@ -85,7 +93,7 @@ function traceCall(
   onSuccess: () => void,
 ): unknown {
   const attributes: Attributes = {
-    [Attr.SYSTEM]: SYSTEM,
+    ...systemAttributes(),
     [Attr.OPERATION_NAME]: operation,
     ...clientAttributes(client),
     ...options.attributes,
