@@ -44,8 +44,8 @@ export {
   type AnyFunction,
   hasForeignWrapper,
   isWrapped,
-  markInstalled,
   type MethodPatch,
+  markInstalled,
   type Shim,
   unwrapAll,
   unwrapped,
@@ -54,6 +54,7 @@ export {
 } from './patch';
 export { injectHeaders, type SendSpan, type SendSpanOptions, startSendSpan } from './produce';
 export { redactUrl } from './redact';
+export { assertSdkGeneration, type InstrumentationBaseClass } from './sdk-generation';
 export {
   Attr,
   CHILD_OF_LINK,

@@ -1,5 +1,6 @@
 import {
   type AnyFunction,
+  assertSdkGeneration,
   claimClient,
   DuplicateDetector,
   MessagingMetrics,
@@ -76,6 +77,7 @@ export class AmqplibInstrumentation extends InstrumentationBase<ResolvedAmqplibC
   private readonly duplicates = new DuplicateDetector();
 
   constructor(config: AmqplibInstrumentationConfig = {}) {
+    assertSdkGeneration(PACKAGE_NAME, InstrumentationBase);
     super(PACKAGE_NAME, PACKAGE_VERSION, resolveConfig(config));
   }
 

@@ -1,4 +1,5 @@
 import {
+  assertSdkGeneration,
   claimClient,
   isWrapped,
   MessagingMetrics,
@@ -52,6 +53,7 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
   declare private resolved: { raw: KafkaJsInstrumentationConfig; config: ResolvedConfig } | undefined;
 
   constructor(config: KafkaJsInstrumentationConfig = {}) {
+    assertSdkGeneration(PACKAGE_NAME, InstrumentationBase);
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
   }
 
