@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CliIo, main } from './cli';
 import { capture, type FakeJaeger, startFakeJaeger } from './test-support/fake-jaeger';
 import { shopTrace } from './test-support/shop-trace';
-import { ms, resetIds, T0, TraceBuilder } from './test-support/traces';
+import { inSemconvMode, ms, resetIds, T0, TraceBuilder } from './test-support/traces';
 
 let fake: FakeJaeger;
 beforeAll(async () => {
@@ -184,6 +184,30 @@ describe('mqtrail find', () => {
       stderr: 'mqtrail: no trace in the last 24h has a span matching the query\n',
     });
   });
+
+  it.each(['new', 'dup'] as const)(
+    'finds, traces and audits spans written with OTEL_SEMCONV_STABILITY_OPT_IN in mode %s as in the old names',
+    async (mode) => {
+      const { trace } = shopTrace();
+      const commands = [
+        ['trace', trace.traceID],
+        ['find', '--routing-key', 'order.created'],
+        ['find', '--topic', 'payments', '--partition', '0', '--offset', '7', '--json'],
+        ['audit', '--since', '5m', '--grace', '2s', '--json'],
+      ];
+      const outputs = async () => {
+        const results = [];
+        for (const argv of commands) results.push(await run(argv));
+        return results;
+      };
+      fake.traces.push(trace);
+      const old = await outputs();
+      expect(old.map((result) => result.stdout)).not.toContain('');
+      fake.traces.length = 0;
+      fake.traces.push(inSemconvMode(trace, mode));
+      expect(await outputs()).toEqual(old);
+    },
+  );
 
   it('rejects a query it cannot run, naming the option', async () => {
     expect(await run(['find'])).toMatchObject({

@@ -4,7 +4,7 @@ import { summarizeChain } from './chain/summary';
 import { InvalidArgumentError } from './errors';
 import type { JaegerClient } from './jaeger/client';
 import type { JaegerTrace } from './jaeger/types';
-import { Read } from './spans/attributes';
+import { namesOf, Read, ReadRenamed } from './spans/attributes';
 
 /** What to look for: exactly one of a message id, a correlation id, a Kafka position or a routing key. */
 export interface MessageQuery {
@@ -39,10 +39,13 @@ export interface FoundTrace {
 }
 
 /**
- * The Jaeger tags that find a message (a span must carry all of them). Throws
- * InvalidArgumentError, naming the option, for an empty or ambiguous query.
+ * The Jaeger tags that find a message: a span must carry all the tags of one of the sets. A query
+ * on an attribute that semconv 1.45 renamed (routing key, Kafka offset) gives one set per name, as
+ * Jaeger's search cannot say "either": applications on either side of
+ * `OTEL_SEMCONV_STABILITY_OPT_IN` are found. Throws InvalidArgumentError, naming the option, for an
+ * empty or ambiguous query.
  */
-export function messageTags(query: MessageQuery): Record<string, string> {
+export function messageTags(query: MessageQuery): Record<string, string>[] {
   const kinds = [query.messageId, query.correlationId, query.topic, query.routingKey].filter((v) => v !== undefined);
   if (kinds.length === 0) {
     throw new InvalidArgumentError('find', 'needs one of --message-id, --correlation-id, --topic or --routing-key');
@@ -74,13 +77,15 @@ export function messageTags(query: MessageQuery): Record<string, string> {
   ] as const) {
     if (value === '') throw new InvalidArgumentError(option, 'must not be empty');
   }
-  if (query.messageId !== undefined) return { [Read.MESSAGE_ID]: query.messageId };
-  if (query.correlationId !== undefined) return { [Read.MESSAGE_CONVERSATION_ID]: query.correlationId };
-  if (query.routingKey !== undefined) return { [Read.RABBITMQ_ROUTING_KEY]: query.routingKey };
+  if (query.messageId !== undefined) return [{ [Read.MESSAGE_ID]: query.messageId }];
+  if (query.correlationId !== undefined) return [{ [Read.MESSAGE_CONVERSATION_ID]: query.correlationId }];
+  const { routingKey, offset } = query;
+  if (routingKey !== undefined)
+    return namesOf(ReadRenamed.RABBITMQ_ROUTING_KEY).map((name) => ({ [name]: routingKey }));
   const tags: Record<string, string> = { [Read.DESTINATION_NAME]: query.topic ?? '' };
   if (query.partition !== undefined) tags[Read.DESTINATION_PARTITION_ID] = query.partition;
-  if (query.offset !== undefined) tags[Read.KAFKA_OFFSET] = query.offset;
-  return tags;
+  if (offset === undefined) return [tags];
+  return namesOf(ReadRenamed.KAFKA_OFFSET).map((name) => ({ ...tags, [name]: offset }));
 }
 
 /** Traces holding a span that matches the query, newest first, each with its chain and a summary. */
@@ -89,18 +94,20 @@ export async function findMessageTraces(
   query: MessageQuery,
   options: FindOptions,
 ): Promise<FoundTrace[]> {
-  const tags = messageTags(query);
+  const tagSets = messageTags(query);
   const services = options.services?.length ? options.services : await client.services();
   const traces = new Map<string, JaegerTrace>();
   for (const service of services) {
-    const page = await client.findTraces({
-      service,
-      tags,
-      startUs: options.startUs,
-      endUs: options.endUs,
-      limit: options.limit,
-    });
-    for (const trace of page) if (!traces.has(trace.traceID)) traces.set(trace.traceID, trace);
+    for (const tags of tagSets) {
+      const page = await client.findTraces({
+        service,
+        tags,
+        startUs: options.startUs,
+        endUs: options.endUs,
+        limit: options.limit,
+      });
+      for (const trace of page) if (!traces.has(trace.traceID)) traces.set(trace.traceID, trace);
+    }
   }
   const found = [...traces.values()].map((trace) => {
     const chain = buildChain(trace);
@@ -111,7 +118,7 @@ export async function findMessageTraces(
       summary: summarizeChain(chain),
       chain,
     };
-    const matched = matchingSpan(trace, tags);
+    const matched = matchingSpan(trace, tagSets);
     if (matched !== undefined) result.matched = matched;
     return result;
   });
@@ -119,12 +126,14 @@ export async function findMessageTraces(
   return found.slice(0, options.limit);
 }
 
-function matchingSpan(trace: JaegerTrace, tags: Record<string, string>): FoundTrace['matched'] {
-  const wanted = Object.entries(tags);
+function matchingSpan(trace: JaegerTrace, tagSets: Record<string, string>[]): FoundTrace['matched'] {
+  const wanted = tagSets.map((tags) => Object.entries(tags));
   const span = [...trace.spans]
     .sort((a, b) => a.startTime - b.startTime)
     .find((candidate) =>
-      wanted.every(([key, value]) => candidate.tags?.some((tag) => tag.key === key && String(tag.value) === value)),
+      wanted.some((entries) =>
+        entries.every(([key, value]) => candidate.tags?.some((tag) => tag.key === key && String(tag.value) === value)),
+      ),
     );
   if (span === undefined) return undefined;
   return {

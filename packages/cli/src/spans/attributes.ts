@@ -1,8 +1,9 @@
-import { Attr } from '@mqtrail/core';
+import { Attr, RenamedAttr } from '@mqtrail/core';
 
 /**
  * The span attributes the CLI reads. Names mqtrail writes come from `@mqtrail/core`'s `Attr`, so
  * the writer and the reader cannot drift apart; the rest are how Jaeger shows span kind and status.
+ * Attributes that semconv 1.45 renamed are in `ReadRenamed`, read under either name.
  */
 export const Read = {
   ...Attr,
@@ -23,6 +24,18 @@ export const Read = {
   /** Attributes a consumer adds to a message that reached it through dead-lettering. */
   DEAD_LETTER_PREFIX: 'mqtrail.dead_letter.',
 } as const;
+
+/**
+ * The attributes 1.45 renamed (`messaging.system` → `messaging.system.name`, `messaging.kafka.*` →
+ * `kafka.*`, `messaging.rabbitmq.*` → `rabbitmq.*`). An application writes the old names, the new
+ * ones or both, depending on its `OTEL_SEMCONV_STABILITY_OPT_IN`; spans of all three are read alike.
+ */
+export const ReadRenamed = RenamedAttr;
+
+/** Both names of a renamed attribute, the 1.45 one first. */
+export function namesOf(renamed: { old: string; new: string }): readonly [string, string] {
+  return [renamed.new, renamed.old];
+}
 
 /** Event (Jaeger log) names that mark a returned message on its send span. */
 export const RETURNED_EVENTS: readonly string[] = ['returned', 'message returned', 'basic.return'];

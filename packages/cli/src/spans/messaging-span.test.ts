@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JaegerSpan } from '../jaeger/types';
-import { isDeadLettered, readSpan } from './messaging-span';
+import { shopTrace } from '../test-support/shop-trace';
+import { inSemconvMode } from '../test-support/traces';
+import { isDeadLettered, readSpan, readTrace } from './messaging-span';
 
 function span(tags: Record<string, unknown>, extra: Partial<JaegerSpan> = {}): JaegerSpan {
   return {
@@ -122,5 +124,34 @@ describe('readSpan', () => {
     const logs = [{ timestamp: 1, fields: [{ key: 'event', type: 'string', value: 'message returned' }] }];
     expect(readSpan(span({ 'messaging.operation.type': 'send' }, { logs }), 's').returned).toBe(true);
     expect(readSpan(span({ 'messaging.operation.type': 'send' }), 's').returned).toBe(false);
+  });
+});
+
+describe('spans of every OTEL_SEMCONV_STABILITY_OPT_IN mode', () => {
+  it('reads the 1.45 names', () => {
+    const read = readSpan(
+      span({
+        'messaging.system.name': 'kafka',
+        'span.kind': 'consumer',
+        'kafka.offset': 42,
+        'kafka.message.key': 'o-1',
+      }),
+      's',
+    );
+    expect(read).toMatchObject({ role: 'consume', system: 'kafka', offset: '42', key: 'o-1' });
+    expect(readSpan(span({ 'rabbitmq.destination.routing_key': 'order.created' }), 's').routingKey).toBe(
+      'order.created',
+    );
+  });
+
+  it('prefers the 1.45 name when a span has both', () => {
+    expect(readSpan(span({ 'messaging.system': 'x', 'messaging.system.name': 'kafka' }), 's').system).toBe('kafka');
+  });
+
+  it.each(['new', 'dup'] as const)('reads a trace written in mode %s as the same trace in the old names', (mode) => {
+    const { trace } = shopTrace();
+    const written = inSemconvMode(trace, mode);
+    expect(JSON.stringify(written)).not.toEqual(JSON.stringify(trace));
+    expect(readTrace(written)).toEqual(readTrace(trace));
   });
 });

@@ -1,5 +1,5 @@
 import type { JaegerSpan, JaegerTrace } from '../jaeger/types';
-import { DEAD_LETTER_OUTCOMES, FAILED_OUTCOMES, RETURNED_EVENTS, Read } from './attributes';
+import { DEAD_LETTER_OUTCOMES, FAILED_OUTCOMES, RETURNED_EVENTS, Read, ReadRenamed } from './attributes';
 
 /** What part a span plays in moving a message: it sends one, it consumes one (or a batch), or neither. */
 export type SpanRole = 'send' | 'consume' | 'other';
@@ -78,6 +78,11 @@ function text(tags: Tags, key: string): string | undefined {
   return typeof value === 'string' ? value : String(value);
 }
 
+/** A renamed attribute under its 1.45 name, else its old one (`messaging/dup` spans carry both). */
+function renamedText(tags: Tags, renamed: { old: string; new: string }): string | undefined {
+  return text(tags, renamed.new) ?? text(tags, renamed.old);
+}
+
 function flag(tags: Tags, key: string): boolean {
   const value = tags.get(key);
   return value === true || value === 'true';
@@ -93,7 +98,8 @@ function roleOf(tags: Tags): { role: SpanRole; consumeKind?: 'process' | 'receiv
   if (type === 'send' || type === 'publish' || type === 'create') return { role: 'send' };
   if (type === 'process' || type === 'deliver') return { role: 'consume', consumeKind: 'process' };
   if (type === 'receive') return { role: 'consume', consumeKind: 'receive' };
-  if (type !== undefined || !tags.has(Read.SYSTEM)) return { role: 'other' };
+  const messaging = tags.has(ReadRenamed.SYSTEM.new) || tags.has(ReadRenamed.SYSTEM.old);
+  if (type !== undefined || !messaging) return { role: 'other' };
   // A messaging span without an operation type: go by its kind.
   const kind = text(tags, Read.SPAN_KIND);
   if (kind === 'producer') return { role: 'send' };
@@ -170,14 +176,14 @@ export function readSpan(span: JaegerSpan, service: string): MessagingSpan {
   if (parentRef !== undefined) read.parent = toRef(parentRef);
   // Absent attributes stay absent (not `undefined` keys), so the JSON of a chain shows only facts.
   const optional: Partial<Record<keyof MessagingSpan, string | undefined>> = {
-    system: text(tags, Read.SYSTEM),
+    system: renamedText(tags, ReadRenamed.SYSTEM),
     destination: text(tags, Read.DESTINATION_NAME),
     messageId: text(tags, Read.MESSAGE_ID),
     conversationId: text(tags, Read.MESSAGE_CONVERSATION_ID),
-    routingKey: text(tags, Read.RABBITMQ_ROUTING_KEY),
+    routingKey: renamedText(tags, ReadRenamed.RABBITMQ_ROUTING_KEY),
     partition: text(tags, Read.DESTINATION_PARTITION_ID),
-    offset: text(tags, Read.KAFKA_OFFSET),
-    key: text(tags, Read.KAFKA_MESSAGE_KEY),
+    offset: renamedText(tags, ReadRenamed.KAFKA_OFFSET),
+    key: renamedText(tags, ReadRenamed.KAFKA_MESSAGE_KEY),
     consumerGroup: text(tags, Read.CONSUMER_GROUP_NAME),
     outcome,
   };

@@ -1,3 +1,4 @@
+import { RenamedAttr, type SemconvMode, semconvNames } from '@mqtrail/core';
 import type { JaegerKeyValue, JaegerReference, JaegerSpan, JaegerTrace } from '../jaeger/types';
 
 /** Epoch µs all test traces start from: 2026-01-01T00:00:00Z. */
@@ -225,4 +226,22 @@ export class TraceBuilder {
       warnings: null,
     };
   }
+}
+
+/**
+ * The same trace as an application with `OTEL_SEMCONV_STABILITY_OPT_IN` set would have written it:
+ * each attribute that semconv 1.45 renamed under the names of `mode` (the builders write the old
+ * names, which is mode `old`).
+ */
+export function inSemconvMode(trace: JaegerTrace, mode: SemconvMode): JaegerTrace {
+  const names = semconvNames(mode);
+  const namesOf = new Map(
+    Object.entries(RenamedAttr).map(([key, renamed]) => [renamed.old, names[key as keyof typeof RenamedAttr]]),
+  );
+  const rename = (tag: JaegerKeyValue): JaegerKeyValue[] =>
+    namesOf.get(tag.key)?.map((key) => ({ ...tag, key })) ?? [tag];
+  return {
+    ...trace,
+    spans: trace.spans.map((span) => ({ ...span, tags: span.tags?.flatMap(rename) ?? span.tags })),
+  };
 }
