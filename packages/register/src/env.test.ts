@@ -47,4 +47,42 @@ describe('readEnvOptions', () => {
     );
     expect(problems[1]?.message).toBe('MQTRAIL_USE_LINKS_FOR_CONSUME must be "true" or "false", got "yes"');
   });
+
+  describe('OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISABLED_INSTRUMENTATIONS', () => {
+    it.each([
+      [{}, ['kafkajs', 'amqplib']],
+      [{ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'amqplib' }, ['amqplib']],
+      [{ OTEL_NODE_ENABLED_INSTRUMENTATIONS: ' kafkajs , http ' }, ['kafkajs']],
+      [{ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,express' }, []],
+      [{ OTEL_NODE_ENABLED_INSTRUMENTATIONS: '' }, ['kafkajs', 'amqplib']],
+      [{ OTEL_NODE_ENABLED_INSTRUMENTATIONS: ',' }, ['kafkajs', 'amqplib']],
+      [{ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'kafkajs' }, ['amqplib']],
+      [{ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'kafkajs,amqplib' }, []],
+      // Enabled first, then disabled removes.
+      [
+        { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'kafkajs,amqplib', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'amqplib' },
+        ['kafkajs'],
+      ],
+      // Applied on top of mqtrail's own selection, never widening it.
+      [{ MQTRAIL_INSTRUMENTATIONS: 'amqplib', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'kafkajs,amqplib' }, ['amqplib']],
+      // Names are contrib's short names; the full package name is not one of them.
+      [{ OTEL_NODE_DISABLED_INSTRUMENTATIONS: '@opentelemetry/instrumentation-amqplib' }, ['kafkajs', 'amqplib']],
+    ] as const)('%j turns on %j', (env, expected) => {
+      const { options, problems } = readEnvOptions(env);
+      expect(options.instrumentations).toEqual(expected);
+      expect(problems).toEqual([]);
+    });
+
+    it('ignores names of other instrumentations with a note for the debug log, not a warning', () => {
+      const { problems, notes } = readEnvOptions({
+        OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,amqplib,pg',
+        OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'dns',
+      });
+      expect(problems).toEqual([]);
+      expect(notes).toEqual([
+        "OTEL_NODE_ENABLED_INSTRUMENTATIONS: ignoring http, pg (mqtrail's are kafkajs, amqplib)",
+        "OTEL_NODE_DISABLED_INSTRUMENTATIONS: ignoring dns (mqtrail's are kafkajs, amqplib)",
+      ]);
+    });
+  });
 });

@@ -12,14 +12,20 @@ export interface EnvOptions {
 export const INSTRUMENTATION_NAMES = ['kafkajs', 'amqplib'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 /**
- * Reads mqtrail's own variables. A wrong value is collected in `problems` (each a
- * MqtrailConfigError naming the variable and the rule) and the default is used, because a typo in
- * an environment variable must not stop the application from starting.
+ * Reads mqtrail's own variables and OpenTelemetry's instrumentation switches
+ * (`OTEL_NODE_ENABLED_INSTRUMENTATIONS`, `OTEL_NODE_DISABLED_INSTRUMENTATIONS`). A wrong value is
+ * collected in `problems` (each a MqtrailConfigError naming the variable and the rule) and the
+ * default is used, because a typo in an environment variable must not stop the application from
+ * starting. `notes` are for the debug log: things ignored on purpose.
  */
-export function readEnvOptions(env: Env = process.env): { options: EnvOptions; problems: MqtrailConfigError[] } {
+export function readEnvOptions(env: Env = process.env): {
+  options: EnvOptions;
+  problems: MqtrailConfigError[];
+  notes: string[];
+} {
   const problems: MqtrailConfigError[] = [];
   const read = <T>(parse: () => T | undefined): T | undefined => {
     try {
@@ -30,8 +36,10 @@ export function readEnvOptions(env: Env = process.env): { options: EnvOptions; p
       return undefined;
     }
   };
+  const notes: string[] = [];
+  const selected = read(() => instrumentationList(env, 'MQTRAIL_INSTRUMENTATIONS')) ?? [...INSTRUMENTATION_NAMES];
   const options: EnvOptions = {
-    instrumentations: read(() => instrumentationList(env, 'MQTRAIL_INSTRUMENTATIONS')) ?? [...INSTRUMENTATION_NAMES],
+    instrumentations: applyOtelSwitches(env, selected, notes),
     useLinksForConsume: read(() => boolean(env, 'MQTRAIL_USE_LINKS_FOR_CONSUME')),
     captureBodySize: read(() => boolean(env, 'MQTRAIL_CAPTURE_BODY_SIZE')),
     kafkajs: {
@@ -40,10 +48,37 @@ export function readEnvOptions(env: Env = process.env): { options: EnvOptions; p
     },
     amqplib: { consumeTimeoutMs: read(() => positiveInteger(env, 'MQTRAIL_AMQPLIB_CONSUME_TIMEOUT_MS')) },
   };
-  return { options, problems };
+  return { options, problems, notes };
 }
 
-function raw(env: Env, name: string): string | undefined {
+/**
+ * The same semantics as @opentelemetry/auto-instrumentations-node, so one pair of variables
+ * drives both: names without the `@opentelemetry/instrumentation-` prefix; a non-empty enabled
+ * list keeps only what it names, then the disabled list removes. Names of other
+ * instrumentations (`http`, `pg`, …) are legitimate in a shared variable, so they are only noted.
+ */
+function applyOtelSwitches(env: Env, selected: InstrumentationName[], notes: string[]): InstrumentationName[] {
+  let result = selected;
+  for (const name of ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS'] as const) {
+    const items = list(env, name);
+    if (items === undefined || items.length === 0) continue;
+    const unknown = items.filter((item) => !isInstrumentationName(item));
+    if (unknown.length > 0) {
+      notes.push(`${name}: ignoring ${unknown.join(', ')} (mqtrail's are ${INSTRUMENTATION_NAMES.join(', ')})`);
+    }
+    result =
+      name === 'OTEL_NODE_ENABLED_INSTRUMENTATIONS'
+        ? result.filter((item) => items.includes(item))
+        : result.filter((item) => !items.includes(item));
+  }
+  return result;
+}
+
+function isInstrumentationName(value: string): value is InstrumentationName {
+  return (INSTRUMENTATION_NAMES as readonly string[]).includes(value);
+}
+
+export function raw(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
@@ -82,7 +117,7 @@ function positiveInteger(env: Env, name: string): number | undefined {
 function instrumentationList(env: Env, name: string): InstrumentationName[] | undefined {
   const items = list(env, name);
   if (items === undefined) return undefined;
-  const unknown = items.filter((item) => !(INSTRUMENTATION_NAMES as readonly string[]).includes(item));
+  const unknown = items.filter((item) => !isInstrumentationName(item));
   if (unknown.length > 0) {
     throw new MqtrailConfigError(
       'MQTRAIL_INVALID_ENV',
