@@ -29,7 +29,11 @@ describe('WarnOnceExporter', () => {
       ExportResultCode.FAILED,
     ]);
     expect(warn).toHaveBeenCalledTimes(2);
-    expect(warn.mock.calls[0]?.[0]).toContain('http://localhost:4318/v1/traces');
-    expect(warn.mock.calls[0]?.[0]).toContain('ECONNREFUSED');
+    expect(warn.mock.calls[0]?.[0]).toMatchObject({
+      code: 'MQTRAIL_EXPORT_FAILED',
+      message: expect.stringMatching(
+        /^cannot export traces to http:\/\/localhost:4318\/v1\/traces \(connect ECONNREFUSED/,
+      ),
+    });
   });
 });

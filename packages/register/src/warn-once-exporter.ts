@@ -1,5 +1,7 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { MqtrailError } from './errors';
+import { warn } from './warn';
 
 /**
  * Wraps the trace exporter so an unreachable collector (Jaeger down, wrong endpoint) gives the
@@ -12,8 +14,9 @@ export class WarnOnceExporter implements SpanExporter {
 
   constructor(
     private readonly inner: SpanExporter,
+    /** Where spans go, as the operator configured it, e.g. `http://collector:4318/v1/traces over http/protobuf`. */
     private readonly endpoint: string,
-    private readonly warn: (message: string) => void = (message) => process.emitWarning(message, 'MqtrailWarning'),
+    private readonly report: (error: MqtrailError) => void = warn,
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -23,8 +26,11 @@ export class WarnOnceExporter implements SpanExporter {
       } else if (!this.warned) {
         this.warned = true;
         const reason = result.error?.message ?? 'unknown error';
-        this.warn(
-          `mqtrail: cannot export traces to ${this.endpoint} (${reason}). The application runs on; spans are dropped until it is reachable.`,
+        this.report(
+          new MqtrailError(
+            'MQTRAIL_EXPORT_FAILED',
+            `cannot export traces to ${this.endpoint} (${reason}). The application runs on; spans are dropped until it is reachable.`,
+          ),
         );
       }
       resultCallback(result);
