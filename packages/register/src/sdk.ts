@@ -4,18 +4,20 @@
  */
 import { AmqplibInstrumentation, type AmqplibInstrumentationConfig } from '@mqtrail/instrumentation-amqplib';
 import { KafkaJsInstrumentation, type KafkaJsInstrumentationConfig } from '@mqtrail/instrumentation-kafkajs';
-import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { diag } from '@opentelemetry/api';
+import { getBooleanFromEnv } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { type EnvOptions, readEnvOptions } from './env';
-import { MqtrailConfigError } from './errors';
+import { MetricsEndpoint } from './metrics-endpoint';
+import { type ExportEnv, readExportEnv } from './otel-env';
 import { flushOnExit } from './shutdown';
-import { WarnOnceExporter } from './warn-once-exporter';
+import { createTraceExporter } from './trace-exporter';
+import { warn } from './warn';
 
 export { type EnvOptions, readEnvOptions } from './env';
-export { MqtrailConfigError, type MqtrailConfigErrorCode } from './errors';
+export { MqtrailConfigError, type MqtrailConfigErrorCode, MqtrailError, type MqtrailErrorCode } from './errors';
+export { type ExportEnv, OTLP_PROTOCOLS, type OtlpProtocol, readExportEnv } from './otel-env';
 export type { AmqplibInstrumentationConfig, KafkaJsInstrumentationConfig };
 export { AmqplibInstrumentation, KafkaJsInstrumentation };
 
@@ -41,8 +43,6 @@ export interface MqtrailHandle {
   shutdown(): Promise<void>;
 }
 
-const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
-
 /**
  * The mqtrail instrumentations, configured by `MQTRAIL_*` variables (see README) with the options
  * given here applied on top. For users who build their own NodeSDK.
@@ -63,32 +63,34 @@ export function createInstrumentations(
 }
 
 /**
- * Starts NodeSDK with traces over OTLP/HTTP, metrics on a Prometheus endpoint and the mqtrail
+ * Starts NodeSDK with traces over OTLP, metrics on a Prometheus endpoint and the mqtrail
  * instrumentations. Every `OTEL_*` variable NodeSDK knows is honoured (service name, resource
- * attributes, sampler, `OTEL_SDK_DISABLED`); setting `OTEL_TRACES_EXPORTER` or
- * `OTEL_METRICS_EXPORTER` hands that signal back to NodeSDK's own environment handling.
+ * attributes, sampler, `OTEL_SDK_DISABLED`); `OTEL_TRACES_EXPORTER` other than `otlp` or
+ * `OTEL_METRICS_EXPORTER` other than `prometheus` hands that signal back to NodeSDK's own
+ * environment handling. Configuration mistakes are reported once each as a process warning and
+ * never stop the application or switch off the other signal.
  */
 export function startMqtrail(options: MqtrailOptions = {}): MqtrailHandle {
   // Checked before anything is built: instrumentations patch on construction and the
-  // Prometheus exporter opens its port, and a disabled SDK must do neither.
+  // metrics endpoint opens its port, and a disabled SDK must do neither.
   if (getBooleanFromEnv('OTEL_SDK_DISABLED')) return { sdk: undefined, instrumentations: [], shutdown: async () => {} };
-  const { options: envOptions, problems } = readEnvOptions();
-  for (const problem of problems) {
-    process.emitWarning(`mqtrail: ${problem.message}; using the default`, {
-      type: 'MqtrailWarning',
-      code: problem.code,
-    });
-  }
+  const { options: envOptions, problems, notes } = readEnvOptions();
+  for (const problem of problems) warn(problem);
+  const exportEnv = readExportEnv();
+  for (const problem of exportEnv.problems) warn(problem);
   const instrumentations = createInstrumentations(options, envOptions);
+  const nodeSdk = options.nodeSdk ?? {};
   const sdk = new NodeSDK({
-    ...traceExportConfig(),
-    ...metricExportConfig(),
+    ...(nodeSdk.traceExporter || nodeSdk.spanProcessors ? {} : traceConfig(exportEnv.traces)),
+    ...(nodeSdk.metricReaders ? {} : metricsConfig(exportEnv.metrics)),
     // No log pipeline: mqtrail emits no logs, and an OTLP log exporter would only add a connection.
     logRecordProcessors: [],
     instrumentations,
-    ...options.nodeSdk,
+    ...nodeSdk,
   });
   sdk.start();
+  // After start: NodeSDK installs the OTEL_LOG_LEVEL logger.
+  for (const note of notes) diag.debug(`mqtrail: ${note}`);
   const stopFlushing = options.flushOnExit === false ? () => {} : flushOnExit(() => sdk.shutdown());
   return {
     sdk,
@@ -100,26 +102,15 @@ export function startMqtrail(options: MqtrailOptions = {}): MqtrailHandle {
   };
 }
 
-function traceExportConfig(): Partial<NodeSDKConfiguration> {
-  if (getStringFromEnv('OTEL_TRACES_EXPORTER') !== undefined) return {};
-  const endpoint =
-    getStringFromEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ??
-    `${(getStringFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_ENDPOINT).replace(/\/$/, '')}/v1/traces`;
-  return { traceExporter: new WarnOnceExporter(new OTLPTraceExporter(), endpoint) };
+function traceConfig(traces: ExportEnv['traces']): Partial<NodeSDKConfiguration> {
+  return traces === 'nodesdk' ? {} : { traceExporter: createTraceExporter(traces) };
 }
 
-function metricExportConfig(): Partial<NodeSDKConfiguration> {
-  if (getStringFromEnv('OTEL_METRICS_EXPORTER') !== undefined) return {};
-  const host = getStringFromEnv('OTEL_EXPORTER_PROMETHEUS_HOST') ?? '0.0.0.0';
-  const port = getNumberFromEnv('OTEL_EXPORTER_PROMETHEUS_PORT') ?? 9464;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new MqtrailConfigError(
-      'MQTRAIL_INVALID_ENV',
-      'OTEL_EXPORTER_PROMETHEUS_PORT',
-      'must be a port number (0-65535)',
-    );
-  }
-  return { metricReaders: [new PrometheusExporter({ host, port })] };
+function metricsConfig(metrics: ExportEnv['metrics']): Partial<NodeSDKConfiguration> {
+  if (metrics === 'nodesdk') return {};
+  // An empty list, not undefined: NodeSDK would otherwise fall back to its own environment handling.
+  if (metrics === 'off') return { metricReaders: [] };
+  return { metricReaders: [new MetricsEndpoint(metrics)] };
 }
 
 function dropUndefined<T extends object>(value: T): Partial<T> {
