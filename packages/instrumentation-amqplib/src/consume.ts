@@ -20,7 +20,7 @@ import type { OpenDelivery } from './channel-state';
 import { serverOfChannel } from './connect';
 import type { AmqplibContext } from './context';
 import { endAutoAcked, track } from './settle';
-import type { AmqpMessage } from './types';
+import { type AmqpMessage, hookMessage } from './types';
 
 /** How messages of one `consume` or `get` call are delivered. */
 interface Subscription {
@@ -192,7 +192,7 @@ function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, 
   if (config.consumeHook !== undefined) {
     runHook('consumeHook', config.consumeHook, process.span, {
       moduleVersion: ctx.moduleVersion,
-      msg: message,
+      msg: hookMessage(message),
       queue: how.queue,
     });
   }

@@ -4,7 +4,7 @@ import { existingStateOf, newRegistry, type OpenDelivery, stateOf } from './chan
 import type { AmqplibContext } from './context';
 import { ChannelClosedError } from './errors';
 import type { OpenRegistry } from './open-registry';
-import { EndOperation } from './types';
+import { EndOperation, hookMessage } from './types';
 
 /** How a delivery's span ends: the outcome recorded, and what the consumeEndHook is told. */
 interface Settlement {
@@ -59,7 +59,7 @@ function finish(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlem
   if (consumeEndHook !== undefined) {
     runHook('consumeEndHook', consumeEndHook, process.span, {
       moduleVersion: ctx.moduleVersion,
-      msg: message,
+      msg: hookMessage(message),
       rejected: settlement.rejected,
       endOperation: settlement.endOperation,
       outcome: settlement.outcome,

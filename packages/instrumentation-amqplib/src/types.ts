@@ -2,19 +2,36 @@ import type { SettleOutcome } from '@mqtrail/core';
 import type { Span } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 
+// The amqplib shapes are declared here rather than imported from `@types/amqplib` (amqplib 2.x
+// ships its own, 0.10 has none), so this package's types never depend on which amqplib, if any,
+// the application installed. Two sets: the narrow `Amqp*` shapes mqtrail's own code reads, which
+// promise nothing it has not checked, and the shapes hooks are given, with the names and types of
+// `@opentelemetry/instrumentation-amqplib`'s exports, which hooks written for it rely on.
+
 /**
- * The amqplib shapes mqtrail reads, declared here rather than imported from `@types/amqplib`
- * (amqplib 2.x ships its own, 0.10 has none), so this package's types never depend on which
- * amqplib, if any, the application installed.
+ * Where contrib (and `@types/amqplib`) type a value as `any`, so does this package: with a
+ * narrower type, contrib code such as `info.msg.properties.headers['x-tenant'].toString()` would
+ * stop compiling after the switch.
  */
-export interface AmqpMessageFields {
+// biome-ignore lint/suspicious/noExplicitAny: contrib's hook-facing types are `any` here; see above.
+type ContribAny = any;
+
+/** amqplib's (and contrib's) `CommonMessageFields`. */
+export interface CommonMessageFields {
   deliveryTag: number;
   redelivered: boolean;
   exchange: string;
   routingKey: string;
-  consumerTag?: string;
-  messageCount?: number;
 }
+
+/** amqplib's (and contrib's) `MessageFields`: of a consumed (`consumerTag`) or pulled (`messageCount`) message. */
+export interface MessageFields extends CommonMessageFields {
+  messageCount?: number;
+  consumerTag?: string;
+}
+
+/** mqtrail's earlier name for `MessageFields`. */
+export type AmqpMessageFields = MessageFields;
 
 export interface AmqpMessageProperties {
   headers?: Record<string, unknown>;
@@ -27,7 +44,7 @@ export interface AmqpMessageProperties {
 
 export interface AmqpMessage {
   content: Buffer;
-  fields: AmqpMessageFields;
+  fields: MessageFields;
   properties: AmqpMessageProperties;
 }
 
@@ -52,23 +69,73 @@ export interface AmqpPublishOptions {
   appId?: string;
 }
 
+/** Contrib's `AmqplibPublishOptions`: what `PublishInfo.options` is, `headers` as loose as contrib's. */
+export interface AmqplibPublishOptions extends Omit<AmqpPublishOptions, 'headers'> {
+  headers?: ContribAny;
+}
+
+/** Contrib's `ConsumeMessageFields`. */
+export interface ConsumeMessageFields extends CommonMessageFields {
+  deliveryTag: number;
+}
+
 /**
- * How mqtrail learned that a consumed message is done with. The values are those of the
- * OpenTelemetry contrib amqplib instrumentation's `EndOperation`, so a `consumeEndHook` written
- * for it keeps working.
+ * Contrib's (and `@types/amqplib`'s) `MessageProperties`. amqplib decodes every property, `undefined`
+ * when absent (none at all for a message without properties, which `any` covers too).
  */
-export const EndOperation = {
-  AutoAck: 'auto ack',
-  Ack: 'ack',
-  AckAll: 'ackAll',
-  Reject: 'reject',
-  Nack: 'nack',
-  NackAll: 'nackAll',
-  ChannelClosed: 'channel closed',
-  ChannelError: 'channel error',
-  InstrumentationTimeout: 'instrumentation timeout',
-} as const;
-export type EndOperation = (typeof EndOperation)[keyof typeof EndOperation];
+export interface MessageProperties {
+  contentType: ContribAny;
+  contentEncoding: ContribAny;
+  headers: ContribAny;
+  deliveryMode: ContribAny;
+  priority: ContribAny;
+  correlationId: ContribAny;
+  replyTo: ContribAny;
+  expiration: ContribAny;
+  messageId: ContribAny;
+  timestamp: ContribAny;
+  type: ContribAny;
+  userId: ContribAny;
+  appId: ContribAny;
+  clusterId: ContribAny;
+}
+
+/** Contrib's `Message`: a message as amqplib delivers it. */
+export interface Message {
+  content: Buffer;
+  fields: MessageFields;
+  properties: MessageProperties;
+}
+
+/** Contrib's `ConsumeMessage`: what `consumeHook` and `consumeEndHook` get as `msg`. */
+export interface ConsumeMessage extends Message {
+  fields: ConsumeMessageFields;
+}
+
+/**
+ * A delivered message as hooks get it: the object amqplib delivered, under contrib's looser type.
+ * mqtrail's own code reads it through `AmqpMessage`, which promises nothing it has not checked.
+ */
+export function hookMessage(message: AmqpMessage): ConsumeMessage {
+  return message as unknown as ConsumeMessage;
+}
+
+/**
+ * How mqtrail learned that a consumed message is done with. The same enum as the contrib amqplib
+ * instrumentation's `EndOperation`, with the same values, so a `consumeEndHook` written for it
+ * keeps compiling and working; comparing with the plain strings (`=== 'ack'`) works too.
+ */
+export enum EndOperation {
+  AutoAck = 'auto ack',
+  Ack = 'ack',
+  AckAll = 'ackAll',
+  Reject = 'reject',
+  Nack = 'nack',
+  NackAll = 'nackAll',
+  ChannelClosed = 'channel closed',
+  ChannelError = 'channel error',
+  InstrumentationTimeout = 'instrumentation timeout',
+}
 
 export interface PublishInfo {
   /** Version of the amqplib package that was patched. */
@@ -77,7 +144,8 @@ export interface PublishInfo {
   routingKey: string;
   content: Buffer;
   /** A copy of the caller's options, without the propagation headers (they are added after the hook). */
-  options?: AmqpPublishOptions;
+  options?: AmqplibPublishOptions;
+  /** Always set here; optional in contrib's type. */
   isConfirmChannel: boolean;
 }
 
@@ -86,19 +154,21 @@ export interface PublishConfirmedInfo extends PublishInfo {
    * `null` when the broker acked (as amqplib reports it); else why it did not confirm: a nack, the
    * channel closing, or mqtrail's confirm timeout.
    */
-  confirmError?: unknown;
+  confirmError?: ContribAny;
 }
 
+/** Contrib's fields, and `queue`: a superset, so a hook written for contrib reads what it read there. */
 export interface ConsumeInfo {
   moduleVersion: string | undefined;
-  msg: AmqpMessage;
+  msg: ConsumeMessage;
   /** Queue given to `consume` or `get`. */
   queue: string;
 }
 
+/** Contrib's fields, and `moduleVersion` and `outcome`: a superset, as `ConsumeInfo` is. */
 export interface ConsumeEndInfo {
   moduleVersion: string | undefined;
-  msg: AmqpMessage;
+  msg: ConsumeMessage;
   /** True for nack/reject, false for ack and auto-ack, null when the message was never settled. */
   rejected: boolean | null;
   endOperation: EndOperation;
@@ -145,13 +215,18 @@ export interface ResolvedAmqplibConfig extends AmqplibInstrumentationConfig {
   captureBodySize: boolean;
 }
 
-export const DEFAULT_CONFIG = {
+/**
+ * The defaults `resolveConfig` merges in. Typed as the whole configuration, as contrib's is, so
+ * reading any option of it compiles; read-only, since changing it would change every instance's
+ * defaults.
+ */
+export const DEFAULT_CONFIG: Readonly<ResolvedAmqplibConfig> = {
   useLinksForConsume: false,
   // Contrib's default, so a span left unsettled ends (as `timeout`, ERROR) when it did there.
   consumeTimeoutMs: 60_000,
   confirmTimeoutMs: 60_000,
   captureBodySize: false,
-} as const satisfies Partial<ResolvedAmqplibConfig>;
+};
 
 /** The one place defaults are merged; a timeout that is not a positive number falls back to its default. */
 export function resolveConfig(config: AmqplibInstrumentationConfig = {}): ResolvedAmqplibConfig {
