@@ -2,9 +2,36 @@ import type { Span } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { KafkaMessage, Message } from 'kafkajs';
 
-/** What a producer hook is told about the message whose `send` span it may enrich. */
-export interface KafkaProducerHookInfo {
+/**
+ * Contrib's `KafkajsMessage`: the message fields a hook written for
+ * `@opentelemetry/instrumentation-kafkajs` reads. mqtrail's hooks get kafkajs's own `Message` (for
+ * `send`) or `KafkaMessage` (delivered), both of which fit this shape.
+ */
+export interface KafkajsMessage {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  partition?: number;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  timestamp?: string;
+}
+
+/** Contrib's `MessageInfo`: what a hook is told, the topic and the message. */
+export interface MessageInfo<T = KafkajsMessage> {
   topic: string;
+  message: T;
+}
+
+/**
+ * Contrib's producer hook type. A function of this type is a valid `producerHook`: what mqtrail
+ * passes it (`KafkaProducerHookInfo`) has every field contrib's `MessageInfo` has.
+ */
+export type KafkaProducerCustomAttributeFunction<T = KafkajsMessage> = (span: Span, info: MessageInfo<T>) => void;
+
+/** Contrib's consumer hook type; a valid `consumerHook` (`KafkaConsumerHookInfo` is a superset). */
+export type KafkaConsumerCustomAttributeFunction<T = KafkajsMessage> = (span: Span, info: MessageInfo<T>) => void;
+
+/** What a producer hook is told about the message whose `send` span it may enrich. */
+export interface KafkaProducerHookInfo extends MessageInfo<Readonly<Message>> {
   /** The caller's message, as passed to `send`. Read it; changing it changes the caller's object. */
   message: Readonly<Message>;
 }
@@ -13,8 +40,8 @@ export interface KafkaProducerHookInfo {
 export type KafkaProducerHook = (span: Span, info: KafkaProducerHookInfo) => void;
 
 /** What a consumer hook is told about the message whose `process` span it may enrich. */
-export interface KafkaConsumerHookInfo {
-  topic: string;
+export interface KafkaConsumerHookInfo extends MessageInfo<Readonly<KafkaMessage>> {
+  /** Not in contrib's `MessageInfo`: the partition the message was read from. */
   partition: number;
   /** The message as kafkajs delivered it. */
   message: Readonly<KafkaMessage>;
@@ -23,6 +50,11 @@ export interface KafkaConsumerHookInfo {
 /** Runs after a message's `process` span started and before the application's handler. */
 export type KafkaConsumerHook = (span: Span, info: KafkaConsumerHookInfo) => void;
 
+/**
+ * Options of `KafkaJsInstrumentation`. `producerHook` and `consumerHook` are contrib's options, and
+ * take hooks typed with contrib's `KafkaProducerCustomAttributeFunction` and
+ * `KafkaConsumerCustomAttributeFunction`.
+ */
 export interface KafkaJsInstrumentationConfig extends InstrumentationConfig {
   /**
    * Make a consumed message's creation context a span link only, and keep the context kafkajs

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
 
+// The same helper is in both instrumentations' test-support, as neither imports the other.
 const repositoryRoot = path.resolve(__dirname, '..', '..', '..', '..');
 
 /**

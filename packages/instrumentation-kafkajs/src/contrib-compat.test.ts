@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { contribPackageDir, typeErrors } from './test-support/typecheck';
+
+const usage = path.join(__dirname, 'test-support', 'contrib-usage.ts');
+const contrib = contribPackageDir('@opentelemetry/instrumentation-kafkajs');
+
+// Switching from contrib is drop-in for TypeScript: code that compiles against contrib's typings
+// compiles against mqtrail's with only the import changed.
+describe(`code written for @opentelemetry/instrumentation-kafkajs ${contrib.version}`, () => {
+  it('compiles against contrib’s typings (so the usage file is really contrib code)', () => {
+    expect(typeErrors(usage, { from: '../index', to: contrib.dir })).toEqual([]);
+  });
+
+  it('compiles against mqtrail with only the import changed', () => {
+    expect(typeErrors(usage)).toEqual([]);
+  });
+});
