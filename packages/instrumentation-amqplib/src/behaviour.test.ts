@@ -11,7 +11,14 @@ import {
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AmqpChannel, APIS, harness, until, VARIANTS } from './test-support/amqplib';
-import type { AmqpMessage, ConsumeEndInfo, ConsumeInfo, PublishConfirmedInfo, PublishInfo } from './types';
+import {
+  type AmqpMessage,
+  type ConsumeEndInfo,
+  type ConsumeInfo,
+  EndOperation,
+  type PublishConfirmedInfo,
+  type PublishInfo,
+} from './types';
 
 // Behaviour checked once, on the newest amqplib's promise API: hooks, chains, links, duplicates,
 // hostile input. The version/API matrix is instrumentation.test.ts.
@@ -93,6 +100,32 @@ describe('hooks', () => {
     expect(endInfo).toMatchObject({ rejected: true, endOperation: 'nack', outcome: 'drop' });
     expect(h.telemetry.span(`send ${QUEUE}`).attributes).toMatchObject({ 'app.publish': QUEUE, 'app.confirmed': true });
     expect(h.telemetry.span(`process ${QUEUE}`).attributes).toMatchObject({ 'app.queue': QUEUE, 'app.end': 'nack' });
+  });
+
+  it('tells consumeEndHook how each message ended with contrib’s rejected and endOperation', async () => {
+    const ends: Pick<ConsumeEndInfo, 'rejected' | 'endOperation' | 'outcome'>[] = [];
+    h.setUp({
+      consumeEndHook: (_span, { rejected, endOperation, outcome }) => ends.push({ rejected, endOperation, outcome }),
+    });
+    h.broker.declare(QUEUE);
+    const producer = await api.open(h.loaded, h.connection);
+    const consumer = await api.open(h.loaded, h.connection);
+    const messages: AmqpMessage[] = [];
+    await consumeAll(consumer, QUEUE, (message) => messages.push(message));
+    for (let i = 0; i < 4; i++) producer.sendToQueue?.(QUEUE, Buffer.from(String(i)));
+    await until(() => messages.length === 4, 'four deliveries');
+    const [m0, m1, m2] = messages as [AmqpMessage, AmqpMessage, AmqpMessage];
+    consumer.ack?.(m0);
+    consumer.nack?.(m1);
+    consumer.reject?.(m2, false);
+    await api.close(consumer);
+
+    expect(ends).toEqual([
+      { rejected: false, endOperation: EndOperation.Ack, outcome: 'ack' },
+      { rejected: true, endOperation: EndOperation.Nack, outcome: 'requeue' },
+      { rejected: true, endOperation: EndOperation.Reject, outcome: 'drop' },
+      { rejected: true, endOperation: EndOperation.ChannelClosed, outcome: 'closed' },
+    ]);
   });
 
   it('keeps a hook’s throw or rejection away from the application and from what goes on the wire', async () => {

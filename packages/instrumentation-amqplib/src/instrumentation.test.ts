@@ -505,7 +505,8 @@ describe('amqplib 2.x, promise API', () => {
   });
 
   it('ends an unsettled message’s span as timeout, with status ERROR, after consumeTimeoutMs (default 60 s)', async () => {
-    h.setUp();
+    const ends: unknown[] = [];
+    h.setUp({ consumeEndHook: (_span, { rejected, endOperation }) => ends.push({ rejected, endOperation }) });
     h.broker.declare(QUEUE);
     const producer = await api.open(h.loaded, h.connection);
     const consumer = await api.open(h.loaded, h.connection);
@@ -525,6 +526,7 @@ describe('amqplib 2.x, promise API', () => {
     expect(process.status.code).toBe(SpanStatusCode.ERROR);
     expect(process.status.message).toMatch(/^instrumentation timeout/);
     expect(process.attributes['error.type']).toBeUndefined();
+    expect(ends).toEqual([{ rejected: null, endOperation: 'instrumentation timeout' }]);
     // A late ack after the timeout changes nothing and does not throw.
     consumer.ack?.(delivered[0]);
     expect(h.telemetry.spansOfKind(SpanKind.CONSUMER)).toHaveLength(1);

@@ -187,7 +187,8 @@ export function nackAll(ctx: AmqplibContext) {
 
 /**
  * The channel closed (by the application, the broker, or with its connection): RabbitMQ requeues
- * what was not acked, so every open delivery ends as `closed`, failed with the reason.
+ * what was not acked, so every open delivery ends as `closed`, failed with the reason. The
+ * consumeEndHook is told `rejected: true`, as contrib tells it.
  */
 export function closeDeliveries(ctx: AmqplibContext, channel: object, cause: unknown): void {
   const open = takeAll(channel);
@@ -195,6 +196,6 @@ export function closeDeliveries(ctx: AmqplibContext, channel: object, cause: unk
   const error = new ChannelClosedError(cause);
   const endOperation = cause === undefined ? EndOperation.ChannelClosed : EndOperation.ChannelError;
   for (const delivery of open) {
-    finish(ctx, delivery, { outcome: 'closed', endOperation, rejected: null, error });
+    finish(ctx, delivery, { outcome: 'closed', endOperation, rejected: true, error });
   }
 }

@@ -169,7 +169,10 @@ export interface ConsumeInfo {
 export interface ConsumeEndInfo {
   moduleVersion: string | undefined;
   msg: ConsumeMessage;
-  /** True for nack/reject, false for ack and auto-ack, null when the message was never settled. */
+  /**
+   * As contrib sets it: true for nack/reject and when the channel closed first, false for ack and
+   * auto-ack, null when mqtrail stopped waiting (consumeTimeoutMs).
+   */
   rejected: boolean | null;
   endOperation: EndOperation;
   outcome: SettleOutcome;
