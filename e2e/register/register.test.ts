@@ -1,50 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fetchTrace, serviceOf, tagOf } from '../support/jaeger';
-
-const fixtures = path.join(__dirname, 'fixtures');
-
-interface Run {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts a fixture the way a user starts an app: `node --require|--import @mqtrail/register`. */
-function run(flag: '--require' | '--import', script: string, env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [flag, '@mqtrail/register', path.join(fixtures, script)], {
-    cwd: __dirname,
-    env: {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-      // Several fixtures run at once; metrics are proven elsewhere, so no Prometheus port here.
-      OTEL_METRICS_EXPORTER: 'none',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    for (const line of chunk.split('\n')) if (line.startsWith('{')) lines.push(JSON.parse(line));
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exit = once(child, 'exit').then(
-    ([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null },
-  );
-  return { child, lines, stderr: () => stderr, exit };
-}
-
-function traceIdOf(traceparent: unknown): string {
-  const match = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(String(traceparent));
-  if (!match?.[1]) throw new Error(`not a traceparent: ${String(traceparent)}`);
-  return match[1];
-}
+import { type Run, run, traceIdOf } from './run';
 
 describe.each([
   ['CommonJS', '--require', 'app.cjs'],
