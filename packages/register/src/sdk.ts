@@ -44,8 +44,9 @@ export interface MqtrailHandle {
 }
 
 /**
- * The mqtrail instrumentations, configured by `MQTRAIL_*` variables (see README) with the options
- * given here applied on top. For users who build their own NodeSDK.
+ * The mqtrail instrumentations, chosen and configured by the `MQTRAIL_*` and
+ * `OTEL_NODE_ENABLED_INSTRUMENTATIONS` / `OTEL_NODE_DISABLED_INSTRUMENTATIONS` variables (see
+ * README) with the options given here applied on top. For users who build their own NodeSDK.
  */
 export function createInstrumentations(
   options: InstrumentationOptions = {},
