@@ -85,7 +85,7 @@ describe('the process mode', () => {
   ])('comes from OTEL_SEMCONV_STABILITY_OPT_IN=%j when mqtrail loads', async (value, mode) => {
     vi.stubEnv('OTEL_SEMCONV_STABILITY_OPT_IN', value);
     vi.resetModules();
-    const loaded = await import('./semconv-stability');
+    const loaded = await vi.importActual<typeof import('./semconv-stability')>('./semconv-stability');
     expect(loaded.SEMCONV_MODE).toBe(mode);
     expect(loaded.SEMCONV_NAMES).toEqual(semconvNames(mode));
     // Read once: a later change of the variable does not reach a loaded module.

@@ -127,7 +127,7 @@ describe('attribute names under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
   const options = { captureMessageKey: true, captureBodySize: false };
   const scope = { client: {}, groupId: 'g' };
   const message = { key: 'k', value: null, offset: '9' };
-  const renamedNames = new Set(Object.values(RenamedAttr).flatMap((names) => [names.old, names.new]));
+  const renamedNames = new Set<string>(Object.values(RenamedAttr).flatMap((names) => [names.old, names.new]));
   /** The attributes of a span that 1.45 renamed, under whichever names they were written. */
   const renamedOf = (attributes: Attributes) =>
     Object.fromEntries(Object.entries(attributes).filter(([key]) => renamedNames.has(key)));

@@ -235,7 +235,7 @@ export class TraceBuilder {
  */
 export function inSemconvMode(trace: JaegerTrace, mode: SemconvMode): JaegerTrace {
   const names = semconvNames(mode);
-  const namesOf = new Map(
+  const namesOf = new Map<string, readonly string[]>(
     Object.entries(RenamedAttr).map(([key, renamed]) => [renamed.old, names[key as keyof typeof RenamedAttr]]),
   );
   const rename = (tag: JaegerKeyValue): JaegerKeyValue[] =>
