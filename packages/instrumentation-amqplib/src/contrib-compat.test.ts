@@ -1,9 +1,9 @@
 import path from 'node:path';
+import { contribPackageDir, typeErrors } from '@mqtrail/test-support';
 import { describe, expect, it } from 'vitest';
-import { contribPackageDir, typeErrors } from './test-support/typecheck';
 
 const usage = path.join(__dirname, 'test-support', 'contrib-usage.ts');
-const contrib = contribPackageDir('@opentelemetry/instrumentation-amqplib');
+const contrib = contribPackageDir('@opentelemetry/instrumentation-amqplib', path.join(__dirname, '..'));
 
 // Switching from contrib is drop-in for TypeScript: code that compiles against contrib's typings
 // compiles against mqtrail's with only the import changed. A compile takes a second or two alone,

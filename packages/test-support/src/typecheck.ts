@@ -2,19 +2,18 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
 
-// The same helper is in both instrumentations' test-support, as neither imports the other.
-const repositoryRoot = path.resolve(__dirname, '..', '..', '..', '..');
+const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
 
 /**
- * The directory of a contrib instrumentation package as the workspace installs it. `bench` is the
- * one workspace package that depends on contrib (it runs contrib side by side with mqtrail), so
- * its copy is the typings this repository already pins. Throws, never skips, when it is missing.
+ * The directory of a contrib instrumentation package as the package at `packageDir` installs it
+ * (each instrumentation has its contrib counterpart as a devDependency, pinned to the version the
+ * bench compares with). Throws, never skips, when it is missing.
  */
-export function contribPackageDir(name: string): { dir: string; version: string } {
-  const requireFromBench = createRequire(path.join(repositoryRoot, 'bench', 'package.json'));
-  const main = requireFromBench.resolve(name);
+export function contribPackageDir(name: string, packageDir: string): { dir: string; version: string } {
+  const requireFromPackage = createRequire(path.join(packageDir, 'package.json'));
+  const main = requireFromPackage.resolve(name);
   const dir = path.resolve(path.dirname(main), '..');
-  const { version } = requireFromBench(path.join(dir, 'package.json')) as { version: string };
+  const { version } = requireFromPackage(path.join(dir, 'package.json')) as { version: string };
   return { dir, version };
 }
 
