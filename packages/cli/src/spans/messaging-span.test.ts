@@ -111,6 +111,24 @@ describe('readSpan', () => {
     expect(timedOut.error).toEqual({ type: 'timeout' });
   });
 
+  it('reads status ERROR without an error type on a dropped or timed-out message as its settlement', () => {
+    const settled = (outcome: string, extra: Record<string, unknown> = {}) =>
+      readSpan(
+        span({
+          'messaging.operation.type': 'process',
+          'otel.status_code': 'ERROR',
+          'mqtrail.settle.outcome': outcome,
+          ...extra,
+        }),
+        's',
+      );
+    expect(settled('drop').error).toBeUndefined();
+    expect(isDeadLettered(settled('drop'))).toBe(true);
+    expect(settled('timeout').error).toEqual({ type: 'timeout' });
+    expect(settled('drop', { 'error.type': 'TypeError' }).error).toEqual({ type: 'TypeError' });
+    expect(settled('ack').error).toEqual({});
+  });
+
   it('takes the outcome from the last settle event when the attribute is missing', () => {
     const logs = ['settle requeue', 'settle ack'].map((event, i) => ({
       timestamp: i,

@@ -120,8 +120,15 @@ function outcomeOf(span: JaegerSpan, tags: Tags): string | undefined {
 
 function errorOf(tags: Tags, outcome: string | undefined): SpanError | undefined {
   const type = text(tags, Read.ERROR_TYPE);
-  const failed = type !== undefined || text(tags, Read.STATUS_CODE) === 'ERROR' || flag(tags, Read.ERROR);
-  if (!failed) return outcome !== undefined && FAILED_OUTCOMES.includes(outcome) ? { type: outcome } : undefined;
+  const outcomeFailed = outcome !== undefined && FAILED_OUTCOMES.includes(outcome);
+  // A dropped or timed-out message's span has status ERROR but no error.type (as contrib's, so
+  // error-rate dashboards keep their meaning): that status is the settlement, which the outcome
+  // already says, not a failure of the handler.
+  const settledWithError =
+    type === undefined && outcome !== undefined && (outcomeFailed || DEAD_LETTER_OUTCOMES.includes(outcome));
+  const failed =
+    !settledWithError && (type !== undefined || text(tags, Read.STATUS_CODE) === 'ERROR' || flag(tags, Read.ERROR));
+  if (!failed) return outcomeFailed ? { type: outcome } : undefined;
   const error: SpanError = {};
   if (type !== undefined) error.type = type;
   const message = text(tags, Read.STATUS_DESCRIPTION);
