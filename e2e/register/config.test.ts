@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { endpoints } from '../support/endpoints';
 import { fetchTrace, serviceOf } from '../support/jaeger';
 import { leaseMetricsPort, waitForOwnMetrics } from '../support/metrics-port';
+import { waitFor } from '../support/wait';
 import { type Run, run, warningCount } from './run';
 
 const otlpHttp = endpoints.otlpHttp;
@@ -28,16 +29,8 @@ const allWarnings = (app: Run) => app.stderr().match(/MqtrailWarning: .*/g) ?? [
 
 describe('@mqtrail/register metrics endpoint configuration', () => {
   it('a second process on a busy port warns once and still exports its traces', async () => {
-    const { port, release } = await leaseMetricsPort();
-    const owner = `register-port-owner-${Date.now()}`;
-    const first = run('--require', 'job.cjs', {
-      OTEL_SERVICE_NAME: owner,
-      OTEL_METRICS_EXPORTER: undefined,
-      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
-      MQTRAIL_E2E_WORK_MS: '120000',
-    });
+    const { first, port, owner, release } = await startPortOwner();
     try {
-      await waitForOwnMetrics(port, owner);
       const serviceName = `register-port-second-${Date.now()}`;
       const second = run('--require', 'job.cjs', {
         OTEL_SERVICE_NAME: serviceName,
@@ -148,6 +141,35 @@ describe('@mqtrail/register OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISAB
     expect(allWarnings(app), app.stderr()).toEqual([]);
   });
 });
+
+/**
+ * A long-running job serving metrics on one of the scraped ports. Other suites and checkouts lease
+ * the same ports, so one can be taken between the lease and the bind: then the next is tried.
+ */
+async function startPortOwner(): Promise<{ first: Run; port: number; owner: string; release: () => void }> {
+  for (let attempt = 1; ; attempt++) {
+    const { port, release } = await leaseMetricsPort();
+    const owner = `register-port-owner-${Date.now()}`;
+    const first = run('--require', 'job.cjs', {
+      OTEL_SERVICE_NAME: owner,
+      OTEL_METRICS_EXPORTER: undefined,
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      MQTRAIL_E2E_WORK_MS: '120000',
+    });
+    const bound = await waitFor(`metrics of ${owner} on port ${port}, or its busy-port warning`, async () => {
+      if (warningCount(first, 'MQTRAIL_METRICS_UNAVAILABLE') > 0) return false;
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) });
+      return (await response.text()).includes(owner) ? true : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; port owner stderr:\n${first.stderr()}`);
+    });
+    if (bound) return { first, port, owner, release };
+    first.child.kill('SIGTERM');
+    await first.exit;
+    release();
+    if (attempt === 3) throw new Error(`three scraped ports were taken under us; last stderr:\n${first.stderr()}`);
+  }
+}
 
 async function recordingProxy(
   target: string,
