@@ -7,16 +7,26 @@ import { amqplibBroker } from './broker/amqplib';
 import { kafkaBroker } from './broker/kafkajs';
 import { amqplibHotPath } from './hot/amqplib';
 import { type HotPath, kafkaHotPath } from './hot/kafkajs';
-import type { BrokerJob, HotJob, Job, JobResult, Measurements, SoakJob } from './protocol';
+import { upstreamSampling } from './messages';
+import {
+  type BrokerJob,
+  type HotJob,
+  type Job,
+  type JobResult,
+  type Measurements,
+  type SoakJob,
+  samplingRatio,
+} from './protocol';
 import { steadyHeapTrend } from './stats';
-import { family, isUnsampled, setUpTelemetry } from './telemetry';
+import { family, setUpTelemetry } from './telemetry';
 import { collectGarbage, settledHeapUsed, timeMessages } from './timing';
 
 const HOT_PREFETCH = 100;
 
 function hotPath(job: HotJob | SoakJob): Promise<HotPath> {
-  // Consumed messages carry the sampling decision an upstream producer of the same fleet made.
-  const sampled = !isUnsampled(job.variant);
+  // Consumed messages carry the sampling decision an upstream producer of the same fleet made:
+  // all, none, or (at 1%) every 100th message.
+  const sampled = upstreamSampling(samplingRatio(job.variant));
   return job.client === 'kafkajs' ? kafkaHotPath(sampled, job.batch) : amqplibHotPath(sampled, job.batch, HOT_PREFETCH);
 }
 
@@ -74,7 +84,11 @@ async function main(): Promise<void> {
     const telemetry = setUpTelemetry(job.variant, job.client);
     if (job.kind === 'hot') result.measurements = await runHot(job);
     else if (job.kind === 'broker') result.measurements = await runBroker(job);
-    else {
+    else if (job.kind === 'micro') {
+      // Loaded only here: no other job's process should carry @mqtrail/core it does not use.
+      const { measureMetricPoint } = require('./micro/metric-point') as typeof import('./micro/metric-point');
+      result.measurements = measureMetricPoint({ ...job, warmup: job.calls / 4 });
+    } else {
       const soak = await runSoak(job);
       result.measurements = soak.measurements;
       result.heapSamples = soak.samples;
@@ -82,7 +96,7 @@ async function main(): Promise<void> {
     result.telemetry = await telemetry.counts();
     result.ok = true;
     const traces = !['none', 'sdk'].includes(family(job.variant));
-    if (traces && !isUnsampled(job.variant) && result.telemetry.spans === 0) {
+    if (traces && samplingRatio(job.variant) > 0 && result.telemetry.spans === 0) {
       result.ok = false;
       result.error = 'no spans were exported: the instrumentation did not patch the client';
     }

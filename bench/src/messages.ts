@@ -21,6 +21,23 @@ export function traceparent(sequence: number, sampled: boolean): string {
   return `00-${TRACE_PREFIX}${id}-${id}-${sampled ? '01' : '00'}`;
 }
 
+/** Whether the upstream producer of message `sequence` sampled it (its `traceparent` flag). */
+export type UpstreamSampling = (sequence: number) => boolean;
+
+/**
+ * The upstream fleet samples at the variant's ratio, so a `ParentBased` consumer samples what its
+ * producers sampled. At 100% every flag is 01 and at 0% every one is 00; in between the flag is
+ * set deterministically on every (1/ratio)-th message — at 1%, sequences 0, 100, 200, … — so every
+ * run, variant and repetition consumes exactly the same sampled share (a flag of 01 on every
+ * message would make a 1% consumer sample everything).
+ */
+export function upstreamSampling(ratio: number): UpstreamSampling {
+  if (ratio >= 1) return () => true;
+  if (!(ratio > 0)) return () => false;
+  const every = Math.round(1 / ratio);
+  return (sequence) => sequence % every === 0;
+}
+
 /** The `mqtrail` chain header as mqtrail's producer writes it (core/chain-header.ts). */
 export function chainHeader(sentAtMs: number): string {
   const ms = Math.trunc(sentAtMs);

@@ -1,6 +1,18 @@
 import { parseArgs } from 'node:util';
 import { CLIENTS, type Client, VARIANTS, type VariantName } from './protocol';
 
+/** The Node.js line whose full run is BENCHMARKS.md; other lines are shown beside it (--beside). */
+export const MAIN_NODE_LINE = 24;
+
+/** The major version of the Node.js running this process. */
+export function nodeLine(version: string = process.version): number {
+  return Number.parseInt(version.replace(/^v/, ''), 10);
+}
+
+/** Broker jobs are the slow ones: the variants the targets need, not the `-0%` and `sdk` ones. */
+const BROKER_DEFAULT: VariantName[] = ['none', 'floor', 'floor-1%', 'contrib', 'contrib-1%', 'mqtrail', 'mqtrail-1%'];
+const SOAK_VARIANTS: VariantName[] = ['none', 'mqtrail', 'mqtrail-1%'];
+
 export interface Sizes {
   hotMessages: number;
   hotWarmup: number;
@@ -9,6 +21,9 @@ export interface Sizes {
   soakMessages: number;
   soakSampleEvery: number;
   profileMessages: number;
+  /** metric-point micro-benchmark: timed calls per round and approach, and rounds. */
+  microCalls: number;
+  microRounds: number;
 }
 
 export interface Options {
@@ -18,11 +33,19 @@ export interface Options {
   hot: boolean;
   broker: boolean;
   soak: boolean;
+  /** The metric-point micro-benchmark, once per repetition. */
+  micro: boolean;
   profile: boolean;
   /** Variants of the hot-path workloads. */
   hotVariants: VariantName[];
   /** Variants of the broker workloads (the slow ones). */
   brokerVariants: VariantName[];
+  /** `--variants` chose a subset: such a run is partial. */
+  variantsChosen: boolean;
+  /** Variants of the soak, `none` the reference. */
+  soakVariants: VariantName[];
+  /** Results JSON of a run on another Node line, shown beside this run's targets. */
+  beside: string | undefined;
   /** Free text shown above the tables, e.g. "shared machine, tests running". */
   note: string | undefined;
   sizes: Sizes;
@@ -35,22 +58,25 @@ export const USAGE = `Usage: pnpm bench [options]
 
 Runs the same workloads, interleaved and repeated, with no instrumentation (none), the
 OpenTelemetry contrib instrumentations and mqtrail, each job in its own child process, and writes
-bench/results/<date>.json and BENCHMARKS.md.
+bench/results/<date>.json. A full run on Node ${MAIN_NODE_LINE} (the main line) also writes latest.json and
+BENCHMARKS.md; a full run on another line writes latest-node<line>.json, for --beside.
 
-  --quick              smoke run: fewer messages, one repetition (writes <date>-quick.json only)
+  --quick              smoke run: fewer messages, one repetition, no soak (writes <date>-quick.json only)
   --only kafkajs|amqplib
   --reps N             repetitions of every workload (default 3; --quick: 1)
-  --soak               also push 1,000,000 hot-path messages through mqtrail (and none), heap after GC every 100k
-  --profile            also CPU-profile the hot path of mqtrail, mqtrail-0% and contrib
-                       (bench/results/profiles/: .cpuprofile for DevTools, .md summaries)
+  --no-soak            skip the soak (1,000,000 hot-path messages through none, mqtrail and
+                       mqtrail-1%, heap after GC every 100k); --soak runs it in a --quick run too
+  --no-micro           skip the metric-point micro-benchmark (one job per repetition)
+  --profile            also CPU-profile the hot path of mqtrail, mqtrail-1%, mqtrail-0%, contrib and
+                       contrib-1% (bench/results/profiles/: .cpuprofile for DevTools, .md summaries)
   --no-hot             skip the hot-path workloads
   --no-broker          skip the real-broker workloads (they need scripts/services/ctl up kafka rabbitmq)
-  --variants a,b       variants for every workload (default: all seven on the hot path,
-                       none,floor,contrib,mqtrail,mqtrail-0% on brokers)
+  --variants a,b       variants for the hot-path and broker workloads (default: all ten on the hot
+                       path; ${BROKER_DEFAULT.join(',')} on brokers)
+  --beside FILE        the results JSON of a full run on another Node line (bench/results/latest-node22.json):
+                       its targets table goes into BENCHMARKS.md beside this run's
   --note TEXT          shown above the tables (e.g. "shared machine")
   -h, --help`;
-
-const BROKER_DEFAULT: VariantName[] = ['none', 'floor', 'contrib', 'mqtrail', 'mqtrail-0%'];
 
 function positiveInteger(name: string, value: string): number {
   const parsed = Number(value);
@@ -66,6 +92,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
       only: { type: 'string' },
       reps: { type: 'string' },
       soak: { type: 'boolean', default: false },
+      'no-soak': { type: 'boolean', default: false },
+      'no-micro': { type: 'boolean', default: false },
+      beside: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'no-hot': { type: 'boolean', default: false },
       'no-broker': { type: 'boolean', default: false },
@@ -110,6 +139,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
         soakMessages: 100_000,
         soakSampleEvery: 10_000,
         profileMessages: 20_000,
+        microCalls: 50_000,
+        microRounds: 3,
       }
     : {
         hotMessages: 50_000,
@@ -119,6 +150,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
         soakMessages: 1_000_000,
         soakSampleEvery: 100_000,
         profileMessages: 100_000,
+        microCalls: 100_000,
+        microRounds: 5,
       };
   return {
     quick,
@@ -126,10 +159,14 @@ export function parseOptions(argv: string[]): Options | 'help' {
     clients,
     hot: !values['no-hot'],
     broker: !values['no-broker'],
-    soak: values.soak,
+    soak: !values['no-soak'] && (values.soak || !quick),
+    micro: !values['no-micro'],
     profile: values.profile,
     hotVariants,
     brokerVariants,
+    variantsChosen: values.variants !== undefined,
+    soakVariants: [...SOAK_VARIANTS],
+    beside: values.beside,
     note: values.note,
     sizes,
     batch: 100,

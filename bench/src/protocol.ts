@@ -9,17 +9,39 @@ export const CLIENTS: readonly Client[] = ['kafkajs', 'amqplib'];
 /**
  * `sdk` installs the SDK and the context manager but no instrumentation. `floor` adds the least a
  * span-per-message instrumentation does (floor.ts): what the SDK costs any instrumentation.
+ * No suffix samples 100%; `-1%` is production's head sampling, `ParentBased(TraceIdRatioBased(0.01))`;
+ * `-0%` samples nothing (`ParentBased(TraceIdRatioBased(0))`).
  */
-export type VariantName = 'none' | 'sdk' | 'floor' | 'contrib' | 'contrib-0%' | 'mqtrail' | 'mqtrail-0%';
+export type VariantName =
+  | 'none'
+  | 'sdk'
+  | 'floor'
+  | 'floor-1%'
+  | 'contrib'
+  | 'contrib-1%'
+  | 'contrib-0%'
+  | 'mqtrail'
+  | 'mqtrail-1%'
+  | 'mqtrail-0%';
 export const VARIANTS: readonly VariantName[] = [
   'none',
   'sdk',
   'floor',
+  'floor-1%',
   'contrib',
+  'contrib-1%',
   'contrib-0%',
   'mqtrail',
+  'mqtrail-1%',
   'mqtrail-0%',
 ];
+
+/** The root sampler's ratio of a variant: 1, 0.01 or 0 (`none` and `sdk` make no spans anyway). */
+export function samplingRatio(variant: VariantName): number {
+  if (variant.endsWith('-0%')) return 0;
+  if (variant.endsWith('-1%')) return 0.01;
+  return 1;
+}
 
 interface JobBase {
   client: Client;
@@ -59,7 +81,38 @@ export interface SoakJob extends JobBase {
   batch: number;
 }
 
-export type Job = HotJob | BrokerJob | SoakJob;
+/**
+ * A micro-benchmark (src/micro/) run in its own process like every job, with the `sdk` variant's
+ * set-up: `metric-point` times one histogram point recorded through the SDK's synchronous
+ * `Histogram.record` and through mqtrail's `MessagingMetrics` (see micro/metric-point.ts).
+ */
+export interface MicroJob extends JobBase {
+  kind: 'micro';
+  name: 'metric-point';
+  /** Timed calls per round and approach. */
+  calls: number;
+  /** Alternating rounds; each approach's figure is its median over the rounds. */
+  rounds: number;
+}
+
+export type Job = HotJob | BrokerJob | SoakJob | MicroJob;
+
+/** The label sets metric-point times: a RabbitMQ consumer's, a Kafka consumer's. */
+export const METRIC_POINT_LABEL_SETS = ['rabbitmq', 'kafka'] as const;
+export type MetricPointLabelSet = (typeof METRIC_POINT_LABEL_SETS)[number];
+
+/**
+ * A metric-point measurement: `<recording>.<label set>.<approach>.nsPerPoint`, e.g.
+ * `latency.kafka.mqtrail.nsPerPoint`. `latency` is the target's point (a delivery latency), `process`
+ * the informational process duration with its clock reads.
+ */
+export function metricPointKey(
+  recording: 'latency' | 'process',
+  labelSet: MetricPointLabelSet,
+  approach: 'sdk' | 'mqtrail' | 'floor',
+): string {
+  return `${recording}.${labelSet}.${approach}.nsPerPoint`;
+}
 
 /** Named measurements of one job, e.g. `produce.nsPerMessage` or `send.messagesPerSecond`. */
 export type Measurements = Record<string, number>;

@@ -1,10 +1,22 @@
-/** BENCHMARKS.md, generated from one run's results. */
+/** BENCHMARKS.md, generated from one run's results (and, beside them, another Node line's run). */
+import { readFileSync } from 'node:fs';
 import type { Machine } from './machine';
-import type { Options } from './options';
-import { type JobResult, VARIANTS, type VariantName } from './protocol';
-import { find, type SoakSummary, type SummaryEntry, type TargetCheck } from './summary';
+import { MAIN_NODE_LINE, nodeLine, type Options } from './options';
+import { type JobResult, METRIC_POINT_LABEL_SETS, metricPointKey, VARIANTS, type VariantName } from './protocol';
+import {
+  checkTargets,
+  find,
+  medianRange,
+  rollUpTargets,
+  type SoakSummary,
+  type SummaryEntry,
+  TARGET_TITLES,
+  type TargetCheck,
+} from './summary';
 
 export interface RunReport {
+  /** The command line's options (absent in results written before they were recorded). */
+  args?: string[];
   startedAt: string;
   durationSeconds: number;
   options: Options;
@@ -36,7 +48,7 @@ const HOT_ROWS: Record<string, MetricRow[]> = {
     {
       metric: 'telemetry.spansPerMessage',
       label: 'kafkajs spans exported per message and operation',
-      format: (v) => decimal(v, 2),
+      format: (v) => decimal(v, 3),
     },
   ],
   'hot/amqplib': [
@@ -46,7 +58,7 @@ const HOT_ROWS: Record<string, MetricRow[]> = {
     {
       metric: 'telemetry.spansPerMessage',
       label: 'amqplib spans exported per message and operation',
-      format: (v) => decimal(v, 2),
+      format: (v) => decimal(v, 3),
     },
   ],
 };
@@ -57,7 +69,7 @@ const BROKER_ROWS: MetricRow[] = [
   { metric: 'latency.p50Ms', label: 'delivery latency p50 (ms)', format: (v) => decimal(v, 1) },
   { metric: 'latency.p99Ms', label: 'delivery latency p99 (ms)', format: (v) => decimal(v, 1) },
   { metric: 'heap.growthBytesPer100k', label: 'heap growth per 100k msgs (MiB)', format: megabytes },
-  { metric: 'telemetry.spansPerMessage', label: 'spans exported per message', format: (v) => decimal(v, 2) },
+  { metric: 'telemetry.spansPerMessage', label: 'spans exported per message', format: (v) => decimal(v, 3) },
 ];
 
 const BROKER_TITLES: Record<string, string> = {
@@ -72,6 +84,54 @@ const STATUS_TEXT: Record<TargetCheck['status'], string> = {
   unreachable: '⛔ unreachable (the floor misses it too)',
   'not measured': '— not measured',
 };
+
+/** A results JSON written by `pnpm bench` (another Node line's run, for `--beside`). */
+export function readBeside(path: string): RunReport {
+  let parsed: Partial<RunReport>;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<RunReport>;
+  } catch (error) {
+    throw new Error(`--beside ${path}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed.summary) || !Array.isArray(parsed.soak) || parsed.machine === undefined) {
+    throw new Error(`--beside ${path}: not a results JSON written by pnpm bench`);
+  }
+  return parsed as RunReport;
+}
+
+function nodeLabel(machine: Machine): string {
+  return `Node ${machine.node}${nodeLine(machine.node) === MAIN_NODE_LINE ? ' (main line)' : ''}`;
+}
+
+function checkRow(check: TargetCheck): string[] {
+  return [check.check, check.workload, check.value, check.floor, STATUS_TEXT[check.status], check.figures];
+}
+
+const CHECK_HEADER = ['Check', 'Workload', 'Value', 'Floor', 'Status', 'Figures: medians (min–max)'];
+
+/** The targets of one run: a line per target with how many of its checks are met, then the checks. */
+function targetsSection(checks: readonly TargetCheck[], headingLevel: string): string[] {
+  const out: string[] = [];
+  for (const rollUp of rollUpTargets(checks)) {
+    const mark = rollUp.status === 'met' ? '✅' : rollUp.status === 'not measured' ? '—' : '❌';
+    out.push(
+      `${headingLevel} ${mark} ${rollUp.target}. ${TARGET_TITLES[rollUp.target]} — ${rollUp.met} of ${rollUp.total} checks met`,
+      '',
+      table(CHECK_HEADER, checks.filter((check) => check.target === rollUp.target).map(checkRow)),
+      '',
+    );
+  }
+  return out;
+}
+
+function runLine(report: RunReport): string {
+  const { machine, options } = report;
+  return (
+    `${nodeLabel(machine)}, run of ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
+    `${options.reps} repetition${options.reps > 1 ? 's' : ''}${options.quick ? ' (quick)' : ''}, ` +
+    `1-min load average ${machine.loadAverage.start} at start, ${machine.loadAverage.end ?? 'n/a'} at end`
+  );
+}
 
 function cell(entry: SummaryEntry | undefined, format: (value: number) => string, showRatio: boolean): string {
   if (entry === undefined) return '—';
@@ -108,19 +168,20 @@ function failures(jobs: readonly JobResult[]): string {
   ].join('\n');
 }
 
-export function renderMarkdown(report: RunReport): string {
+export function renderMarkdown(report: RunReport, beside?: RunReport): string {
   const { options, machine, summary } = report;
   const out: string[] = [];
   out.push('# Benchmarks', '');
   out.push(
-    `Generated by \`pnpm bench${options.quick ? ' --quick' : ''}\` (bench/) on ${report.startedAt.slice(0, 10)}; ` +
+    `Generated by \`${['pnpm bench', ...(report.args ?? (options.quick ? ['--quick'] : []))].join(' ')}\` (bench/) ` +
+      `on ${report.startedAt.slice(0, 10)}; ` +
       `the run took ${Math.round(report.durationSeconds / 60)} min. Do not edit by hand: run the command again. ` +
       `Raw numbers: \`bench/results/\`.`,
     '',
   );
   if (options.note !== undefined) out.push(`> **Note:** ${options.note}`, '');
   out.push(
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; ` +
+    `**${nodeLabel(machine)}.** Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; ` +
       `1-min load average ${machine.loadAverage.start} at start, ${machine.loadAverage.end ?? 'n/a'} at end. ` +
       'Brokers (Kafka 3.9, RabbitMQ 3.10) run on the same machine, reached over 127.0.0.1.',
     '',
@@ -132,8 +193,13 @@ export function renderMarkdown(report: RunReport): string {
     '',
   );
   out.push(
-    'Variants: **none** — no OpenTelemetry at all; **sdk** — the SDK set-up below with no instrumentation; **floor** — the same SDK with the least a span-per-message instrumentation does (`bench/src/floor.ts`: span, propagation, `context.with`, nothing else); **contrib** — the OpenTelemetry contrib instrumentation; ' +
-      '**mqtrail** — ours; **-0%** — the same with `ParentBased(TraceIdRatioBased(0))`. Instrumented variants share ' +
+    'Variants: **none** — no OpenTelemetry at all; **sdk** — the SDK set-up below with no instrumentation; ' +
+      '**floor** — the same SDK with the least a span-per-message instrumentation does (`bench/src/floor.ts`: span, ' +
+      'propagation, `context.with`, nothing else); **contrib** — the OpenTelemetry contrib instrumentation; ' +
+      '**mqtrail** — ours. No suffix: every trace sampled (`ParentBased(AlwaysOn)`); **-1%** — production’s ' +
+      '`ParentBased(TraceIdRatioBased(0.01))`, every mqtrail metric on; **-0%** — `ParentBased(TraceIdRatioBased(0))`. ' +
+      'On the hot path the synthetic upstream `traceparent`s follow the variant’s ratio: flag 01 on every message at ' +
+      '100%, on every 100th at 1%, on none at 0%. Instrumented variants share ' +
       'one SDK set-up: `TracerProvider` with a `BatchSpanProcessor` in front of an exporter that only counts, ' +
       '`AsyncLocalStorageContextManager`, W3C trace-context + baggage propagators, and a `MeterProvider` with a ' +
       'periodic reader (10 s). Every job runs in its own process; variants are interleaved and their order rotated ' +
@@ -141,19 +207,39 @@ export function renderMarkdown(report: RunReport): string {
     '',
   );
 
-  out.push('## Targets (issue #8)', '');
+  out.push('## Targets (issue #13)', '');
   out.push(
-    'The floor column is the same figure for the `floor` variant: the SDK doing only what a span per message ' +
-      'needs. Where the floor misses a target too, no instrumentation on this SDK can meet it (`floor` is described under Variants above).',
+    `${runLine(report)}. Value: the figure the target compares (a ratio of medians). Floor: the same ` +
+      'figure for the `floor` variant of the same sampling (`floor-1%` for the 1% checks) or, for the metrics cost, ' +
+      'a hand-written pre-aggregated histogram (bench/src/micro/metric-point.ts); where the floor misses a target ' +
+      'too, nothing doing that work on this SDK can meet it. Target 4 (the unsampled fast path) is a property of ' +
+      'the code, not a figure: its effect shows in the -1% and -0% columns.',
     '',
   );
-  out.push(
-    table(
-      ['Target', 'Workload', 'mqtrail', 'floor', 'Status'],
-      report.targets.map((t) => [t.target, t.workload, t.value, t.floor, STATUS_TEXT[t.status]]),
-    ),
-    '',
-  );
+  out.push(...targetsSection(report.targets, '###'));
+  if (beside !== undefined) {
+    out.push(`### Beside it: Node ${beside.machine.node}`, '');
+    out.push(
+      `${runLine(beside)}: the same checks with the same rules, recomputed from that run’s results JSON ` +
+        '(`--beside`), on the same machine; its full tables are in that file.',
+      '',
+    );
+    const besideChecks = checkTargets(beside.summary, beside.soak);
+    for (const rollUp of rollUpTargets(besideChecks)) {
+      const mark = rollUp.status === 'met' ? '✅' : rollUp.status === 'not measured' ? '—' : '❌';
+      out.push(
+        `- ${mark} ${rollUp.target}. ${TARGET_TITLES[rollUp.target]} — ${rollUp.met} of ${rollUp.total} checks met`,
+      );
+    }
+    out.push(
+      '',
+      table(
+        ['#', ...CHECK_HEADER],
+        besideChecks.map((check) => [String(check.target), ...checkRow(check)]),
+      ),
+      '',
+    );
+  }
 
   const hotVariants = variantsIn(summary, 'hot/');
   if (hotVariants.length > 0) {
@@ -180,20 +266,34 @@ export function renderMarkdown(report: RunReport): string {
           ),
         ]);
         if (!row.metric.endsWith('.nsPerMessage')) continue;
-        const mqtrail = find(summary, workload, row.metric, 'mqtrail');
-        const contrib = find(summary, workload, row.metric, 'contrib');
+        const share = (ours: VariantName, theirs: VariantName) => {
+          const mine = find(summary, workload, row.metric, ours);
+          const contrib = find(summary, workload, row.metric, theirs);
+          return mine !== undefined && contrib !== undefined ? decimal(mine.overNone / contrib.overNone) : 'n/a';
+        };
         overheadRows.push([
           row.label,
           ...hotVariants
             .filter((v) => v !== 'none')
             .map((v) => integer(find(summary, workload, row.metric, v)?.overNone ?? Number.NaN)),
-          mqtrail !== undefined && contrib !== undefined ? decimal(mqtrail.overNone / contrib.overNone) : 'n/a',
+          share('mqtrail-1%', 'contrib-1%'),
+          share('mqtrail', 'contrib'),
         ]);
       }
     }
     out.push(table(['Operation', ...hotVariants], rows), '');
-    out.push('Overhead over none (median ns per message) — target: mqtrail’s under half of contrib’s:', '');
-    out.push(table(['Operation', ...hotVariants.filter((v) => v !== 'none'), 'mqtrail ÷ contrib'], overheadRows), '');
+    out.push(
+      'Overhead over none (median ns per message) — targets: mqtrail-1%’s at most half of contrib-1%’s, ' +
+        'mqtrail’s at most contrib’s:',
+      '',
+    );
+    out.push(
+      table(
+        ['Operation', ...hotVariants.filter((v) => v !== 'none'), 'mqtrail-1% ÷ contrib-1%', 'mqtrail ÷ contrib'],
+        overheadRows,
+      ),
+      '',
+    );
   }
 
   const brokerWorkloads = Object.keys(BROKER_TITLES).filter((w) => summary.some((e) => e.workload === w));
@@ -231,6 +331,8 @@ export function renderMarkdown(report: RunReport): string {
     }
   }
 
+  out.push(...metricPointSection(summary));
+
   if (report.soak.length > 0) {
     out.push('## Soak: heap after GC', '');
     out.push(
@@ -267,5 +369,47 @@ export function renderMarkdown(report: RunReport): string {
   }
 
   out.push(failures(report.jobs));
+  if (beside?.jobs.some((job) => !job.ok)) {
+    out.push(`The Node ${beside.machine.node} run beside it had failed jobs too: see its results JSON.`);
+  }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The metric-point micro-benchmark: ns per point, each approach, each label set. */
+function metricPointSection(summary: readonly SummaryEntry[]): string[] {
+  const entries = summary.filter((e) => e.workload === 'micro/metric-point');
+  if (entries.length === 0) return [];
+  const of = (key: string) => entries.find((e) => e.metric === key);
+  const ns = (value: number) => decimal(value, 0);
+  const rows: string[][] = [];
+  for (const recording of ['latency', 'process'] as const) {
+    for (const labelSet of METRIC_POINT_LABEL_SETS) {
+      const sdk = of(metricPointKey(recording, labelSet, 'sdk'));
+      const mqtrail = of(metricPointKey(recording, labelSet, 'mqtrail'));
+      const floor = of(metricPointKey(recording, labelSet, 'floor'));
+      if (sdk === undefined && mqtrail === undefined) continue;
+      const share = sdk !== undefined && mqtrail !== undefined ? mqtrail.median / sdk.median : Number.NaN;
+      rows.push([
+        recording === 'latency'
+          ? `delivery latency point (\`recordDeliveryLatency\`), ${labelSet} consumer labels`
+          : `process duration (\`startProcess\` + end, clock reads included), ${labelSet} consumer labels`,
+        medianRange(sdk, ns),
+        medianRange(mqtrail, ns),
+        floor === undefined ? '—' : medianRange(floor, ns),
+        Number.isFinite(share) ? `${(share * 100).toFixed(1)}%` : 'n/a',
+      ]);
+    }
+  }
+  return [
+    '## Metrics cost: one histogram point (micro-benchmark `metric-point`)',
+    '',
+    'ns per point, in a child process with the `sdk` set-up, approaches in alternating rounds (median of rounds per ' +
+      'repetition; cells: median over repetitions, min–max). The SDK column records the same point (same name, ' +
+      'unit, buckets and attributes) with `Histogram.record`; mqtrail’s goes through `MessagingMetrics`’ public ' +
+      'method; the floor is a hand-written pre-aggregated histogram (series by labels object, bucket scan, count, ' +
+      'sum, min, max). Target 3 is the delivery-latency rows.',
+    '',
+    table(['Point', 'SDK Histogram.record', 'mqtrail (MessagingMetrics)', 'floor', 'mqtrail ÷ SDK'], rows),
+    '',
+  ];
 }

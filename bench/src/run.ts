@@ -7,10 +7,11 @@ import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { currentLoad, describeMachine, packageVersions } from './machine';
-import { type Options, parseOptions, USAGE } from './options';
+import { MAIN_NODE_LINE, nodeLine, type Options, parseOptions, USAGE } from './options';
+import { planJobs } from './plan';
 import { renderProfile, summarizeProfile } from './profile';
-import type { BrokerJob, HotJob, Job, JobResult, SoakJob, VariantName } from './protocol';
-import { type RunReport, renderMarkdown } from './report';
+import type { HotJob, Job, JobResult, VariantName } from './protocol';
+import { type RunReport, readBeside, renderMarkdown } from './report';
 import { checkTargets, summarizeResults, summarizeSoak, workloadOf } from './summary';
 
 const BENCH_DIR = resolve(__dirname, '..');
@@ -20,75 +21,6 @@ const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
 const CHILD = join(__dirname, 'child.js');
 /** A job that takes longer is stuck (a broker gone away): it is killed and reported. */
 const JOB_TIMEOUT_MS = 10 * 60_000;
-
-/** The same list rotated by `by`, so no variant always runs first (or last) in a repetition. */
-function rotate<T>(items: readonly T[], by: number): T[] {
-  if (items.length === 0) return [];
-  const shift = by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
-export function planJobs(options: Options, runId: string): Job[] {
-  const jobs: Job[] = [];
-  const { sizes, batch, prefetch } = options;
-  for (let rep = 0; rep < options.reps; rep++) {
-    for (const client of options.clients) {
-      if (options.hot) {
-        for (const variant of rotate(options.hotVariants, rep)) {
-          const job: HotJob = {
-            kind: 'hot',
-            client,
-            variant,
-            runId,
-            rep,
-            messages: sizes.hotMessages,
-            warmup: sizes.hotWarmup,
-            batch,
-          };
-          jobs.push(job);
-        }
-      }
-    }
-    for (const client of options.clients) {
-      if (!options.broker) continue;
-      const modes: BrokerJob['mode'][] = client === 'amqplib' ? ['plain', 'confirm'] : ['default'];
-      for (const mode of modes) {
-        for (const variant of rotate(options.brokerVariants, rep)) {
-          jobs.push({
-            kind: 'broker',
-            client,
-            mode,
-            variant,
-            runId,
-            rep,
-            messages: sizes.brokerMessages,
-            warmup: sizes.brokerWarmup,
-            batch,
-            prefetch,
-          });
-        }
-      }
-    }
-  }
-  if (options.soak) {
-    for (const client of options.clients) {
-      for (const variant of ['none', 'mqtrail'] as VariantName[]) {
-        const job: SoakJob = {
-          kind: 'soak',
-          client,
-          variant,
-          runId,
-          rep: 0,
-          messages: sizes.soakMessages,
-          sampleEvery: sizes.soakSampleEvery,
-          batch,
-        };
-        jobs.push(job);
-      }
-    }
-  }
-  return jobs;
-}
 
 function describe(job: Job): string {
   return `${workloadOf(job).padEnd(24)} ${job.variant.padEnd(10)} r${job.rep}`;
@@ -134,7 +66,7 @@ function runChild(job: Job, execArgv: string[] = []): Promise<JobResult> {
 
 /** Spans per message, so a variant that silently stopped tracing shows in the table. */
 function addSpansPerMessage(result: JobResult): void {
-  if (!result.ok || result.telemetry === undefined || result.job.kind === 'soak') return;
+  if (!result.ok || result.telemetry === undefined || result.job.kind === 'soak' || result.job.kind === 'micro') return;
   const { job } = result;
   const operations =
     job.kind === 'hot' ? Object.keys(result.measurements).filter((k) => k.endsWith('.nsPerMessage')).length : 1;
@@ -145,6 +77,12 @@ function addSpansPerMessage(result: JobResult): void {
 function headline(result: JobResult): string {
   if (!result.ok) return `FAILED: ${result.error}`;
   const m = result.measurements;
+  if (result.job.kind === 'micro') {
+    return Object.entries(m)
+      .filter(([key]) => key.startsWith('latency.'))
+      .map(([key, value]) => `${key.replace('latency.', '').replace('.nsPerPoint', '')} ${value.toFixed(0)} ns`)
+      .join(', ');
+  }
   const parts = Object.entries(m)
     .filter(
       ([key]) => key.endsWith('.nsPerMessage') || key === 'e2e.messagesPerSecond' || key === 'heap.slopeBytesPer100k',
@@ -157,7 +95,7 @@ async function profileHotPaths(options: Options, runId: string): Promise<string[
   mkdirSync(PROFILES_DIR, { recursive: true });
   const written: string[] = [];
   for (const client of options.clients) {
-    for (const variant of ['mqtrail', 'mqtrail-0%', 'contrib'] as VariantName[]) {
+    for (const variant of ['mqtrail', 'mqtrail-1%', 'mqtrail-0%', 'contrib', 'contrib-1%'] as VariantName[]) {
       const name = `${client}-${variant.replace('%', 'pct')}`;
       const job: HotJob = {
         kind: 'hot',
@@ -202,6 +140,24 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Read before the run, so a wrong path fails now rather than after it.
+  let beside: RunReport | undefined;
+  try {
+    beside = options.beside === undefined ? undefined : readBeside(options.beside);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const line = nodeLine();
+  const mainLine = line === MAIN_NODE_LINE;
+  if (!mainLine) {
+    process.stdout.write(
+      `Node ${process.version} is not the main line (${MAIN_NODE_LINE}): a full run writes ` +
+        `bench/results/latest-node${line}.json for \`--beside\`, not BENCHMARKS.md\n`,
+    );
+  }
+
   const startedAt = new Date();
   const runId = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
   const machine = describeMachine();
@@ -226,6 +182,7 @@ async function main(): Promise<void> {
   const summary = summarizeResults(results);
   const soak = summarizeSoak(results);
   const report: RunReport = {
+    args: process.argv.slice(2),
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
     options,
@@ -236,26 +193,39 @@ async function main(): Promise<void> {
     targets: checkTargets(summary, soak),
     jobs: results,
   };
-  const markdown = renderMarkdown(report);
+  const markdown = renderMarkdown(report, beside);
 
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const complete = !options.quick && options.hot && options.broker && options.clients.length === 2;
+  const complete =
+    !options.quick &&
+    options.hot &&
+    options.broker &&
+    options.soak &&
+    options.micro &&
+    options.clients.length === 2 &&
+    !options.variantsChosen;
   const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\..*/, '');
-  const file = join(RESULTS_DIR, `${stamp}${options.quick ? '-quick' : complete ? '' : '-partial'}.json`);
+  const kind = options.quick ? '-quick' : complete ? '' : '-partial';
+  const file = join(RESULTS_DIR, `${stamp}${kind}${mainLine ? '' : `-node${line}`}.json`);
   const json = `${JSON.stringify(report, null, 2)}\n`;
   writeFileSync(file, json);
-  if (complete) {
-    // Only a full run replaces the published numbers; smoke and partial runs stay beside them.
+  const updated: string[] = [];
+  if (complete && mainLine) {
+    // Only a full run on the main line replaces the published numbers; other runs stay beside them.
     writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
     writeFileSync(join(REPO_ROOT, 'BENCHMARKS.md'), markdown);
+    updated.push('bench/results/latest.json', 'BENCHMARKS.md');
+  } else if (complete) {
+    writeFileSync(join(RESULTS_DIR, `latest-node${line}.json`), json);
+    updated.push(`bench/results/latest-node${line}.json (pass it to --beside on Node ${MAIN_NODE_LINE})`);
   }
 
   process.stdout.write(`\n${markdown}\n`);
   process.stdout.write(`results: ${file}\n`);
-  if (complete) process.stdout.write('updated: bench/results/latest.json, BENCHMARKS.md\n');
+  if (updated.length > 0) process.stdout.write(`updated: ${updated.join(', ')}\n`);
   else
     process.stdout.write(
-      'BENCHMARKS.md and latest.json are only replaced by a full run (no --quick, --only, --no-*)\n',
+      'latest*.json and BENCHMARKS.md are only replaced by a full run (no --quick, --only, --variants, --no-*)\n',
     );
   for (const profile of profiles) process.stdout.write(`profile: ${profile}\n`);
   if (results.some((result) => !result.ok)) process.stdout.write('some jobs failed: see the list under the tables\n');

@@ -5,7 +5,7 @@
  * replaced as described in fakes/amqp-connection.ts.
  */
 import { type AmqpChannel, amqplibInternals, confirm, deliver, FakeAmqpConnection } from '../fakes/amqp-connection';
-import { chainHeader, PAYLOAD, traceparent } from '../messages';
+import { chainHeader, PAYLOAD, traceparent, type UpstreamSampling } from '../messages';
 import type { HotOp } from '../timing';
 import type { HotPath } from './kafkajs';
 
@@ -18,7 +18,8 @@ interface Delivery {
   properties: Record<string, unknown>;
 }
 
-export async function amqplibHotPath(sampled: boolean, batch: number, prefetch: number): Promise<HotPath> {
+/** @param sampled the upstream sampling decision of each delivery, by delivery tag (see kafkajs.ts). */
+export async function amqplibHotPath(sampled: UpstreamSampling, batch: number, prefetch: number): Promise<HotPath> {
   const { ChannelModel, defs } = amqplibInternals();
   const connection = new FakeAmqpConnection(defs);
   const model = new ChannelModel(connection);
@@ -80,7 +81,7 @@ export async function amqplibHotPath(sampled: boolean, batch: number, prefetch: 
             routingKey: ROUTING_KEY,
           },
           properties: {
-            headers: { traceparent: traceparent(tag, sampled), mqtrail: chainHeader(now), 'app-id': 'bench' },
+            headers: { traceparent: traceparent(tag, sampled(tag)), mqtrail: chainHeader(now), 'app-id': 'bench' },
             contentType: 'application/json',
             messageId: `d-${tag}`,
           },

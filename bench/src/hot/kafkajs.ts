@@ -4,7 +4,7 @@
  * as described in fakes/kafka-network.ts.
  */
 import { installKafkaFakes } from '../fakes/kafka-network';
-import { chainHeader, PAYLOAD, traceparent } from '../messages';
+import { chainHeader, PAYLOAD, traceparent, type UpstreamSampling } from '../messages';
 import type { HotOp } from '../timing';
 
 export const HOT_TOPIC = 'bench-hot';
@@ -26,7 +26,7 @@ export interface HotPath {
 }
 
 /** Consumed messages as kafkajs's record-batch decoder yields them. */
-function consumedMessages(first: number, count: number, sampled: boolean): Record<string, unknown>[] {
+function consumedMessages(first: number, count: number, sampled: UpstreamSampling): Record<string, unknown>[] {
   const now = Date.now();
   const messages: Record<string, unknown>[] = [];
   for (let i = 0; i < count; i++) {
@@ -39,7 +39,7 @@ function consumedMessages(first: number, count: number, sampled: boolean): Recor
       key: Buffer.from(`key-${offset}`),
       value: PAYLOAD,
       headers: {
-        traceparent: Buffer.from(traceparent(offset, sampled)),
+        traceparent: Buffer.from(traceparent(offset, sampled(offset))),
         mqtrail: Buffer.from(chainHeader(now)),
         'app-id': Buffer.from('bench'),
       },
@@ -51,10 +51,10 @@ function consumedMessages(first: number, count: number, sampled: boolean): Recor
 }
 
 /**
- * @param sampled whether upstream producers sampled the consumed messages (their traceparent
- *   flag): true for 100% variants, false for 0% variants, which model a 0% fleet.
+ * @param sampled whether the upstream producer sampled a consumed message (its traceparent flag),
+ *   by offset: the variant's own ratio (messages.ts, `upstreamSampling`).
  */
-export async function kafkaHotPath(sampled: boolean, batch: number): Promise<HotPath> {
+export async function kafkaHotPath(sampled: UpstreamSampling, batch: number): Promise<HotPath> {
   const fakes = installKafkaFakes();
   const { Kafka, logLevel } = require('kafkajs') as KafkaModule;
   const kafka = new Kafka({ clientId: 'mqtrail-bench', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
