@@ -33,6 +33,13 @@ export {
 } from './header-carrier';
 export { type BeginProcessOptions, MessageProcess, type ProcessDeps, type ProcessEnd } from './message-process';
 export {
+  type InstrumentationScopeLike,
+  type MqtrailCollectionResult,
+  MqtrailMetricProducer,
+  type MqtrailScopeMetrics,
+  mqtrailMetricProducer,
+} from './metric-producer';
+export {
   DURATION_BUCKETS,
   LATENCY_BUCKETS,
   MessagingMetrics,

@@ -7,6 +7,7 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { mqtrailMetricProducer } from './metric-producer';
 import { DURATION_BUCKETS, MessagingMetrics, metricAttributes } from './metrics';
 import { type SemconvMode, semconvNames } from './semconv-stability';
 
@@ -25,16 +26,25 @@ function histogramOf(metric: MetricData | undefined): Histogram {
   return value;
 }
 
-describe('MessagingMetrics', () => {
+/** A cumulative reader; with `aggregated`, mqtrail's producer on it, so histograms are aggregated in mqtrail. */
+function createReader(aggregated: boolean): PeriodicExportingMetricReader {
+  return new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 60_000,
+    metricProducers: aggregated ? [mqtrailMetricProducer()] : [],
+  });
+}
+
+describe.each([
+  ['SDK histograms', false],
+  ['histograms aggregated by mqtrail', true],
+])('MessagingMetrics, %s', (_, aggregated) => {
   let reader: PeriodicExportingMetricReader;
   let metrics: MessagingMetrics;
   const labels = { system: 'kafka', operation: 'send', destination: 'orders' } as const;
 
   beforeEach(() => {
-    reader = new PeriodicExportingMetricReader({
-      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-      exportIntervalMillis: 60_000,
-    });
+    reader = createReader(aggregated);
     const provider = new MeterProvider({ readers: [reader] });
     metrics = new MessagingMetrics(provider.getMeter('test'));
   });
@@ -176,34 +186,40 @@ describe('metric labels under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
     });
   });
 
-  it.each<[SemconvMode, string[]]>([
-    ['old', ['messaging.system']],
-    ['new', ['messaging.system.name']],
-    ['dup', ['messaging.system', 'messaging.system.name']],
-  ])('%s: every instrument records the system under %j', async (mode, names) => {
-    const reader = new PeriodicExportingMetricReader({
-      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-      exportIntervalMillis: 60_000,
-    });
-    const metrics = new MessagingMetrics(new MeterProvider({ readers: [reader] }).getMeter('test'), semconvNames(mode));
-    metrics.recordSent({ ...labels, operation: 'send' });
-    metrics.recordConsumed(labels);
-    metrics.startOperation(labels)('TypeError');
-    metrics.startProcess(labels)();
-    metrics.recordDeliveryLatency(labels, Date.now() - 5);
-    metrics.recordChainLatency(labels, Date.now() - 5);
-    metrics.recordSettled(labels, 'commit');
-    metrics.recordRedelivered(labels);
-    metrics.recordDuplicate(labels);
-    metrics.recordReturned(labels);
-    metrics.recordConsumerLag(labels, 3);
-    const byName = await collect(reader);
-    expect(byName.size).toBe(11);
-    for (const [name, metric] of byName) {
-      const systemKeys = Object.keys(metric.dataPoints[0]?.attributes ?? {}).filter((key) =>
-        key.startsWith('messaging.system'),
+  it.each<[SemconvMode, string[], boolean]>([
+    ['old', ['messaging.system'], false],
+    ['new', ['messaging.system.name'], false],
+    ['dup', ['messaging.system', 'messaging.system.name'], false],
+    ['old', ['messaging.system'], true],
+    ['new', ['messaging.system.name'], true],
+    ['dup', ['messaging.system', 'messaging.system.name'], true],
+  ])(
+    '%s: every instrument records the system under %j (histograms aggregated: %s)',
+    async (mode, names, aggregated) => {
+      const reader = createReader(aggregated);
+      const metrics = new MessagingMetrics(
+        new MeterProvider({ readers: [reader] }).getMeter('test'),
+        semconvNames(mode),
       );
-      expect(systemKeys, name).toEqual(names);
-    }
-  });
+      metrics.recordSent({ ...labels, operation: 'send' });
+      metrics.recordConsumed(labels);
+      metrics.startOperation(labels)('TypeError');
+      metrics.startProcess(labels)();
+      metrics.recordDeliveryLatency(labels, Date.now() - 5);
+      metrics.recordChainLatency(labels, Date.now() - 5);
+      metrics.recordSettled(labels, 'commit');
+      metrics.recordRedelivered(labels);
+      metrics.recordDuplicate(labels);
+      metrics.recordReturned(labels);
+      metrics.recordConsumerLag(labels, 3);
+      const byName = await collect(reader);
+      expect(byName.size).toBe(11);
+      for (const [name, metric] of byName) {
+        const systemKeys = Object.keys(metric.dataPoints[0]?.attributes ?? {}).filter((key) =>
+          key.startsWith('messaging.system'),
+        );
+        expect(systemKeys, name).toEqual(names);
+      }
+    },
+  );
 });

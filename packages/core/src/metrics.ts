@@ -1,5 +1,12 @@
 import type { Attributes, Gauge, Histogram, Meter } from '@opentelemetry/api';
 import { destinationLabel } from './destination';
+import {
+  type AggregatedHistogram,
+  attributesKey,
+  type HistogramDescription,
+  type HistogramSeries,
+} from './histogram-aggregate';
+import { histogramAggregates, reportFallback } from './metric-producer';
 import { Attr, type MessagingSystem, MetricName, type SettleOutcome } from './semconv';
 import { SEMCONV_NAMES, type SemconvNames, setRenamed } from './semconv-stability';
 import { SummedCounter } from './summed-counter';
@@ -8,6 +15,43 @@ import { SummedCounter } from './summed-counter';
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 /** Waiting in a queue and whole chains take longer than one operation: buckets reach ten minutes. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/** The histograms, in the order they are created; `HistogramIndex` names the positions. */
+const HISTOGRAMS: readonly HistogramDescription[] = Object.freeze([
+  {
+    name: MetricName.OPERATION_DURATION,
+    description: 'Duration of messaging operation initiated by a producer or consumer client.',
+    unit: 's',
+    boundaries: DURATION_BUCKETS,
+  },
+  {
+    name: MetricName.PROCESS_DURATION,
+    description: 'Duration of processing operation.',
+    unit: 's',
+    boundaries: DURATION_BUCKETS,
+  },
+  {
+    name: MetricName.DELIVERY_LATENCY,
+    description: 'Time from a message being sent to the start of its processing.',
+    unit: 's',
+    boundaries: LATENCY_BUCKETS,
+  },
+  {
+    name: MetricName.CHAIN_LATENCY,
+    description: 'Time from the first send of a consumption chain to the end of processing this message.',
+    unit: 's',
+    boundaries: LATENCY_BUCKETS,
+  },
+]);
+const OPERATION_DURATION = 0;
+const PROCESS_DURATION = 1;
+const DELIVERY_LATENCY = 2;
+const CHAIN_LATENCY = 3;
+type HistogramIndex =
+  | typeof OPERATION_DURATION
+  | typeof PROCESS_DURATION
+  | typeof DELIVERY_LATENCY
+  | typeof CHAIN_LATENCY;
 
 /**
  * The only attributes a metric point may carry. Every one is bounded: no routing keys,
@@ -61,6 +105,8 @@ interface LabelSet {
    */
   withErrorType?: Map<string, LabelSet>;
   withOutcome?: Map<SettleOutcome, LabelSet>;
+  /** When histograms are aggregated in mqtrail: this label set's series of each, found on first use. */
+  series?: (HistogramSeries | undefined)[];
 }
 
 /** Seconds elapsed since a `performance.now()` reading. */
@@ -71,14 +117,19 @@ function secondsSince(startMs: number): number {
 /**
  * Every instrument mqtrail records, behind methods named for what happened, so instrumentations
  * never build instruments or attribute objects themselves.
+ *
+ * Counters are summed here and observed by the SDK at collection (SummedCounter). Histograms are
+ * aggregated here too, per label set, when every reader of the meter's MeterProvider has an
+ * `mqtrailMetricProducer()` to report them (the rule is in metric-producer.ts); otherwise they are
+ * SDK histograms. Decided once, at construction: a point is recorded in exactly one place.
  */
 export class MessagingMetrics {
   private readonly sent: SummedCounter;
   private readonly consumed: SummedCounter;
-  private readonly operationDuration: Histogram;
-  private readonly processDuration: Histogram;
-  private readonly deliveryLatency: Histogram;
-  private readonly chainLatency: Histogram;
+  /** Aggregated in mqtrail and reported by producers, by `HistogramIndex`; or undefined for SDK histograms. */
+  private readonly aggregated: readonly AggregatedHistogram[] | undefined;
+  /** The SDK histograms when not aggregated, by `HistogramIndex`; empty otherwise. */
+  private readonly histograms: readonly Histogram[];
   private readonly settled: SummedCounter;
   private readonly redelivered: SummedCounter;
   private readonly duplicates: SummedCounter;
@@ -107,26 +158,17 @@ export class MessagingMetrics {
       description: 'Number of messages that were delivered to the application.',
       unit: '{message}',
     });
-    this.operationDuration = meter.createHistogram(MetricName.OPERATION_DURATION, {
-      description: 'Duration of messaging operation initiated by a producer or consumer client.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
-    this.processDuration = meter.createHistogram(MetricName.PROCESS_DURATION, {
-      description: 'Duration of processing operation.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
-    this.deliveryLatency = meter.createHistogram(MetricName.DELIVERY_LATENCY, {
-      description: 'Time from a message being sent to the start of its processing.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
-    });
-    this.chainLatency = meter.createHistogram(MetricName.CHAIN_LATENCY, {
-      description: 'Time from the first send of a consumption chain to the end of processing this message.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
-    });
+    const aggregated = histogramAggregates(meter, HISTOGRAMS);
+    if (typeof aggregated === 'string') {
+      reportFallback(aggregated);
+      this.aggregated = undefined;
+      this.histograms = HISTOGRAMS.map(({ name, description, unit, boundaries }) =>
+        meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: [...boundaries] } }),
+      );
+    } else {
+      this.aggregated = aggregated;
+      this.histograms = [];
+    }
     this.settled = new SummedCounter(meter, MetricName.SETTLED_MESSAGES, {
       description: 'Consumed messages by how they were settled (ack, requeue, drop, commit, ...).',
       unit: '{message}',
@@ -161,7 +203,7 @@ export class MessagingMetrics {
   startOperation(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.operationDuration.record(secondsSince(start), this.labelSet(labels, errorType).histogramAttributes);
+      this.recordHistogram(OPERATION_DURATION, secondsSince(start), this.labelSet(labels, errorType));
     };
   }
 
@@ -169,7 +211,7 @@ export class MessagingMetrics {
   startProcess(labels: MetricLabels): (errorType?: string) => void {
     const start = performance.now();
     return (errorType) => {
-      this.processDuration.record(secondsSince(start), this.labelSet(labels, errorType).histogramAttributes);
+      this.recordHistogram(PROCESS_DURATION, secondsSince(start), this.labelSet(labels, errorType));
     };
   }
 
@@ -177,15 +219,13 @@ export class MessagingMetrics {
   recordDeliveryLatency(labels: MetricLabels, sentAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - sentAtMs) / 1000;
     if (seconds >= 0 && Number.isFinite(seconds))
-      this.deliveryLatency.record(seconds, this.labelSet(labels).histogramAttributes);
+      this.recordHistogram(DELIVERY_LATENCY, seconds, this.labelSet(labels));
   }
 
   /** Chain origin → end of this message's processing. */
   recordChainLatency(labels: MetricLabels, originAtMs: number, nowMs = Date.now()): void {
     const seconds = (nowMs - originAtMs) / 1000;
-    if (seconds >= 0 && Number.isFinite(seconds)) {
-      this.chainLatency.record(seconds, this.labelSet(labels).histogramAttributes);
-    }
+    if (seconds >= 0 && Number.isFinite(seconds)) this.recordHistogram(CHAIN_LATENCY, seconds, this.labelSet(labels));
   }
 
   recordSettled(labels: MetricLabels, outcome: SettleOutcome, count = 1): void {
@@ -206,6 +246,25 @@ export class MessagingMetrics {
 
   recordConsumerLag(labels: MetricLabels, lag: number): void {
     if (lag >= 0 && Number.isFinite(lag)) this.consumerLag.record(lag, this.labelSet(labels).attributes);
+  }
+
+  /** One histogram point: on this label set's aggregated series, or on the SDK histogram. */
+  private recordHistogram(index: HistogramIndex, seconds: number, labelSet: LabelSet): void {
+    if (this.aggregated === undefined) {
+      this.histograms[index]?.record(seconds, labelSet.histogramAttributes);
+      return;
+    }
+    (labelSet.series?.[index] ?? this.seriesOf(index, labelSet)).record(seconds);
+  }
+
+  /** A label set's series of one aggregated histogram, looked up once and kept on the label set. */
+  private seriesOf(index: HistogramIndex, labelSet: LabelSet): HistogramSeries {
+    const histogram = this.aggregated?.[index] as AggregatedHistogram;
+    // Keyed by the attributes themselves: label sets differing only in partition share a series, as they would in the SDK.
+    const series = histogram.seriesOf(attributesKey(labelSet.histogramAttributes), labelSet.histogramAttributes);
+    labelSet.series ??= [undefined, undefined, undefined, undefined];
+    labelSet.series[index] = series;
+    return series;
   }
 
   private add(counter: SummedCounter, labelSet: LabelSet, count: number): void {

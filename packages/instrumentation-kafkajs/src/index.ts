@@ -1,3 +1,5 @@
+// The producer that reports mqtrail's aggregated histograms: pass it to every metric reader (README, Metrics).
+export { MqtrailMetricProducer, mqtrailMetricProducer } from '@mqtrail/core';
 export { traceBatchMessage } from './batch';
 export { KafkaJsInstrumentation, SUPPORTED_VERSIONS } from './instrumentation';
 // Every name `@opentelemetry/instrumentation-kafkajs` exports is exported here too, with its shape

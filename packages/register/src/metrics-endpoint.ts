@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { mqtrailMetricProducer } from '@mqtrail/core';
 import { diag } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MqtrailConfigError } from './errors';
@@ -16,6 +17,10 @@ const METRICS_PATH = '/metrics';
  *
  * A port that cannot be bound (in use, privileged, a host that is not this machine's) is one
  * warning naming the variable and the value; tracing is not affected.
+ *
+ * It carries mqtrail's MetricProducer, so the mqtrail histograms are aggregated in mqtrail and
+ * reported through it (as long as it is the MeterProvider's only reader, or every other reader has
+ * a producer too; see @mqtrail/core's metric-producer.ts).
  */
 export class MetricsEndpoint extends PrometheusExporter {
   private readonly server: http.Server;
@@ -26,7 +31,12 @@ export class MetricsEndpoint extends PrometheusExporter {
     readonly settings: MetricsEndpointSettings,
     report: (error: MqtrailConfigError) => void = warn,
   ) {
-    super({ host: settings.host, port: settings.port, preventServerStart: true });
+    super({
+      host: settings.host,
+      port: settings.port,
+      preventServerStart: true,
+      metricProducers: [mqtrailMetricProducer()],
+    });
     this.server = http.createServer((request, response) => this.serve(request, response));
     this.server.on('connection', (socket) => socket.unref());
     this.listening = new Promise((resolve) => {

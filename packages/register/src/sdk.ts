@@ -15,6 +15,7 @@ import { flushOnExit } from './shutdown';
 import { createTraceExporter } from './trace-exporter';
 import { warn } from './warn';
 
+export { MqtrailMetricProducer, mqtrailMetricProducer } from '@mqtrail/core';
 export { type EnvOptions, readEnvOptions } from './env';
 export { MqtrailConfigError, type MqtrailConfigErrorCode, MqtrailError, type MqtrailErrorCode } from './errors';
 export { type ExportEnv, OTLP_PROTOCOLS, type OtlpProtocol, readExportEnv } from './otel-env';

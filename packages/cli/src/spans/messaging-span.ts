@@ -64,7 +64,8 @@ export interface MessagingSpan {
   deadLetter?: Record<string, string>;
 }
 
-type Tags = Map<string, unknown>;
+/** Attributes by name. */
+export type Tags = Map<string, unknown>;
 
 function tagMap(span: JaegerSpan): Tags {
   const tags: Tags = new Map();
@@ -107,14 +108,11 @@ function roleOf(tags: Tags): { role: SpanRole; consumeKind?: 'process' | 'receiv
   return { role: 'other' };
 }
 
-function outcomeOf(span: JaegerSpan, tags: Tags): string | undefined {
+function outcomeOf(events: readonly string[], tags: Tags): string | undefined {
   const attribute = text(tags, Read.SETTLE_OUTCOME);
   if (attribute !== undefined) return attribute;
   let outcome: string | undefined;
-  for (const log of span.logs ?? []) {
-    const event = log.fields.find((field) => field.key === 'event')?.value;
-    if (typeof event === 'string' && event.startsWith('settle ')) outcome = event.slice('settle '.length);
-  }
+  for (const event of events) if (event.startsWith('settle ')) outcome = event.slice('settle '.length);
   return outcome;
 }
 
@@ -136,11 +134,8 @@ function errorOf(tags: Tags, outcome: string | undefined): SpanError | undefined
   return error;
 }
 
-function returnedOf(span: JaegerSpan, tags: Tags): boolean {
-  if (flag(tags, Read.RETURNED)) return true;
-  return (span.logs ?? []).some((log) =>
-    log.fields.some((field) => field.key === 'event' && RETURNED_EVENTS.includes(String(field.value))),
-  );
+function returnedOf(events: readonly string[], tags: Tags): boolean {
+  return flag(tags, Read.RETURNED) || events.some((event) => RETURNED_EVENTS.includes(event));
 }
 
 function deadLetterOf(tags: Tags): Record<string, string> | undefined {
@@ -153,34 +148,81 @@ function deadLetterOf(tags: Tags): Record<string, string> | undefined {
   return found;
 }
 
+/**
+ * A span as any source renders it (Jaeger's query API, OTLP JSON from the span topic): the parts
+ * `readSpanParts` needs, so every reader of spans judges them by the same code.
+ */
+export interface SpanParts {
+  traceId: string;
+  spanId: string;
+  operation: string;
+  /** Epoch microseconds. */
+  startUs: number;
+  durationUs: number;
+  /** Attributes, with the span kind as `span.kind` and the status as `otel.status_code` / `otel.status_description`, as Jaeger shows them. */
+  tags: Tags;
+  /** The parent (`CHILD_OF`). */
+  childOf: SpanRef | undefined;
+  /** The links (`FOLLOWS_FROM`). */
+  links: readonly SpanRef[];
+  /** Event names, in time order. */
+  events: readonly string[];
+}
+
 /** Reads one Jaeger span. `service` is the name of its process in the trace. */
 export function readSpan(span: JaegerSpan, service: string): MessagingSpan {
-  const tags = tagMap(span);
-  const { role, consumeKind } = roleOf(tags);
   const references = span.references ?? [];
   const childOf = references.find((ref) => ref.refType === 'CHILD_OF');
-  const links = references.filter((ref) => ref.refType === 'FOLLOWS_FROM');
+  const events: string[] = [];
+  for (const log of span.logs ?? []) {
+    const event = log.fields.find((field) => field.key === 'event')?.value;
+    if (event !== undefined) events.push(String(event));
+  }
+  return readSpanParts(
+    {
+      traceId: span.traceID,
+      spanId: span.spanID,
+      operation: span.operationName,
+      startUs: span.startTime,
+      durationUs: span.duration,
+      tags: tagMap(span),
+      childOf: childOf === undefined ? undefined : toRef(childOf),
+      links: references.filter((ref) => ref.refType === 'FOLLOWS_FROM').map(toRef),
+      events,
+    },
+    service,
+  );
+}
+
+function toRef(ref: { traceID: string; spanID: string }): SpanRef {
+  return { traceId: ref.traceID, spanId: ref.spanID };
+}
+
+/** Reads one span from its parts. `service` is the name of the service that recorded it. */
+export function readSpanParts(parts: SpanParts, service: string): MessagingSpan {
+  const { tags, childOf, links, events } = parts;
+  const { role, consumeKind } = roleOf(tags);
   // Jaeger merges a parent that is also a link into one FOLLOWS_FROM reference, which is then the
   // parent as well (the first reference is the parent, as Jaeger's UI reads it).
   const parentRef = childOf ?? (role === 'consume' && links.length > 1 ? undefined : links[0]);
-  const toRef = (ref: { traceID: string; spanID: string }): SpanRef => ({ traceId: ref.traceID, spanId: ref.spanID });
 
-  const outcome = outcomeOf(span, tags);
+  const outcome = outcomeOf(events, tags);
   const read: MessagingSpan = {
-    traceId: span.traceID,
-    spanId: span.spanID,
+    traceId: parts.traceId,
+    spanId: parts.spanId,
     service,
-    operation: span.operationName,
+    operation: parts.operation,
     role,
-    startUs: span.startTime,
-    durationUs: span.duration,
-    messages: role !== 'consume' ? [] : links.length > 0 ? links.map(toRef) : childOf ? [toRef(childOf)] : [],
+    startUs: parts.startUs,
+    durationUs: parts.durationUs,
+    messages:
+      role !== 'consume' ? [] : links.length > 0 ? links.map((ref) => ({ ...ref })) : childOf ? [{ ...childOf }] : [],
     redelivered: flag(tags, Read.REDELIVERED) || (count(tags, Read.DELIVERY_COUNT) ?? 0) > 0,
     duplicate: flag(tags, Read.DUPLICATE),
-    returned: role === 'send' && returnedOf(span, tags),
+    returned: role === 'send' && returnedOf(events, tags),
   };
   if (consumeKind !== undefined) read.consumeKind = consumeKind;
-  if (parentRef !== undefined) read.parent = toRef(parentRef);
+  if (parentRef !== undefined) read.parent = { ...parentRef };
   // Absent attributes stay absent (not `undefined` keys), so the JSON of a chain shows only facts.
   const optional: Partial<Record<keyof MessagingSpan, string | undefined>> = {
     system: renamedText(tags, ReadRenamed.SYSTEM),
