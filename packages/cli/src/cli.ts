@@ -1,13 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { breaches, DEFAULT_FAIL_ON, parseFailOn } from './audit/policy';
-import { renderAudit } from './audit/render';
+import { renderAudit, renderFinding } from './audit/render';
 import { runAudit } from './audit/run';
 import type { ScanProgress } from './audit/scan';
 import { fetchChain } from './chain/fetch';
 import { renderChain } from './chain/render';
 import { parseDuration } from './duration';
-import { ExitCode, InvalidArgumentError, MqtrailCliError } from './errors';
+import { ExitCode, InvalidArgumentError, KafkaUnreachableError, MqtrailCliError } from './errors';
 import { findMessageTraces } from './find';
+import { FollowWorker } from './follow/worker';
 import { formatTime } from './format';
 import { DEFAULT_JAEGER_URL, JaegerClient, normalizeTraceId } from './jaeger/client';
 
@@ -27,6 +28,20 @@ export interface CliIo {
   now: () => number;
   /** Used for every request to Jaeger. Default the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Calls `stop` once when the command should end (`audit --follow`); returns the unsubscribe.
+   * Default: SIGTERM and SIGINT.
+   */
+  onStop?: (stop: () => void) => () => void;
+}
+
+function onSignals(stop: () => void): () => void {
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return () => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  };
 }
 
 const EXIT_CODES_HELP = `
@@ -37,7 +52,8 @@ Exit codes:
   64  bad arguments
 
 Environment:
-  MQTRAIL_JAEGER_URL  Jaeger query service URL, when --jaeger-url is not given (default ${DEFAULT_JAEGER_URL})
+  MQTRAIL_JAEGER_URL     Jaeger query service URL, when --jaeger-url is not given (default ${DEFAULT_JAEGER_URL})
+  MQTRAIL_KAFKA_BROKERS  audit --follow: bootstrap brokers, when --kafka-brokers is not given
   NO_COLOR            no colours, even on a terminal`;
 
 interface GlobalOptions {
@@ -194,10 +210,25 @@ function createProgram(io: CliIo, setExitCode: (code: number) => void): Command 
       DEFAULT_FAIL_ON,
     )
     .option('--page-size <n>', 'traces per Jaeger query; the window is sliced so no slice fills it', '500')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON (--follow: each finding as one JSON line)')
     .option('--progress', 'report progress on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never report progress')
+    .option(
+      '--follow',
+      'run until SIGTERM/SIGINT as a worker of a streaming audit over the span topic in Kafka, writing each ' +
+        'finding once to the findings topic as it becomes certain (see the README)',
+    )
+    .option('--kafka-brokers <list>', '--follow: comma list of bootstrap brokers (default $MQTRAIL_KAFKA_BROKERS)')
+    .option('--spans-topic <topic>', "--follow: the collector's span topic (OTLP/JSON)", 'otlp_spans')
+    .option('--findings-topic <topic>', '--follow: where findings are written', 'mqtrail_findings')
+    .option('--group <id>', '--follow: consumer group, and prefix of the internal topics', 'mqtrail-audit')
+    .option('--metrics-port <port>', '--follow: serve Prometheus metrics on this port')
+    .option('--partitions <n>', "--follow: partitions of the internal topics when created (default: the span topic's)")
     .action(async (options: AuditCommandOptions, command: Command) => {
+      if (options.follow) {
+        await follow(options, command);
+        return;
+      }
       const sinceMs = parseDuration(options.since, '--since');
       const graceMs = parseDuration(options.grace, '--grace', { allowZero: true });
       const slowMs = options.slow === undefined ? undefined : parseDuration(options.slow, '--slow');
@@ -225,6 +256,59 @@ function createProgram(io: CliIo, setExitCode: (code: number) => void): Command 
       setExitCode(failed.length > 0 ? ExitCode.FINDINGS : ExitCode.OK);
     });
 
+  async function follow(options: AuditCommandOptions, command: Command): Promise<void> {
+    const graceMs = parseDuration(options.grace, '--grace');
+    const slowMs = options.slow === undefined ? undefined : parseDuration(options.slow, '--slow');
+    const brokerList = options.kafkaBrokers ?? io.env.MQTRAIL_KAFKA_BROKERS;
+    if (brokerList === undefined || brokerList.trim() === '')
+      throw new InvalidArgumentError('--kafka-brokers', 'is required with --follow (or set MQTRAIL_KAFKA_BROKERS)');
+    const brokers = brokerList
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter(Boolean);
+    const metricsPort =
+      options.metricsPort === undefined ? undefined : parseCount(options.metricsPort, '--metrics-port', 65_535);
+    const partitions = options.partitions === undefined ? undefined : parseCount(options.partitions, '--partitions', 10_000);
+    const color = useColor(command);
+    const log = (line: string) => io.stderr.write(`mqtrail audit --follow: ${line}\n`);
+    const worker = new FollowWorker({
+      brokers,
+      spansTopic: options.spansTopic,
+      findingsTopic: options.findingsTopic,
+      group: options.group,
+      graceMs,
+      ...(slowMs === undefined ? {} : { slowMs }),
+      ...(metricsPort === undefined ? {} : { metricsPort }),
+      ...(partitions === undefined ? {} : { partitions }),
+      services: options.service,
+      destinations: options.destination,
+      log,
+      onFinding: (record) => {
+        io.stdout.write(options.json ? `${JSON.stringify(record)}\n` : `${renderFinding(record.finding, { color })}\n`);
+      },
+    });
+    let stopRequested!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      stopRequested = resolve;
+    });
+    const unsubscribe = (io.onStop ?? onSignals)(() => stopRequested());
+    try {
+      try {
+        await worker.start();
+      } catch (error) {
+        throw new KafkaUnreachableError(brokers, error);
+      }
+      log(
+        `following ${options.spansTopic} as group ${options.group} (grace ${options.grace}${slowMs === undefined ? '' : `, slow ${options.slow}`}); findings to ${options.findingsTopic}`,
+      );
+      await stopped;
+      log('stopping: committing what is in hand and leaving the group');
+    } finally {
+      unsubscribe();
+      await worker.stop();
+    }
+  }
+
   return program;
 }
 
@@ -251,6 +335,13 @@ interface AuditCommandOptions {
   pageSize: string;
   json?: boolean;
   progress?: boolean;
+  follow?: boolean;
+  kafkaBrokers?: string;
+  spansTopic: string;
+  findingsTopic: string;
+  group: string;
+  metricsPort?: string;
+  partitions?: string;
 }
 
 /** An option that may be repeated or comma-separated: `--service a,b --service c` → `[a, b, c]`. */

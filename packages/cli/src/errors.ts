@@ -3,7 +3,8 @@ export type MqtrailCliErrorCode =
   | 'MQTRAIL_INVALID_ARGUMENT'
   | 'MQTRAIL_JAEGER_UNREACHABLE'
   | 'MQTRAIL_JAEGER_ERROR'
-  | 'MQTRAIL_TRACE_NOT_FOUND';
+  | 'MQTRAIL_TRACE_NOT_FOUND'
+  | 'MQTRAIL_KAFKA_UNREACHABLE';
 
 /** Exit codes of the `mqtrail` command; the README lists them. */
 export const ExitCode = {
@@ -84,6 +85,25 @@ export class TraceNotFoundError extends MqtrailCliError {
       'MQTRAIL_TRACE_NOT_FOUND',
       `trace ${traceId} is not in Jaeger (unknown id, or older than Jaeger keeps traces)`,
       ExitCode.ERROR,
+    );
+  }
+}
+
+/** `audit --follow` could not reach the Kafka brokers, or Kafka refused what the worker needs. */
+export class KafkaUnreachableError extends MqtrailCliError {
+  override readonly name = 'KafkaUnreachableError';
+
+  constructor(
+    readonly brokers: string[],
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? causeText(cause) : String(cause);
+    super(
+      'MQTRAIL_KAFKA_UNREACHABLE',
+      `cannot start the audit on Kafka at ${brokers.join(',')} (${reason}); set --kafka-brokers or ` +
+        'MQTRAIL_KAFKA_BROKERS to the bootstrap brokers (transactions enabled, Kafka 2.5 or later)',
+      ExitCode.ERROR,
+      { cause },
     );
   }
 }

@@ -20,7 +20,17 @@ export {
   type SlowFinding,
 } from './audit/findings';
 export { breaches, DEFAULT_FAIL_ON, type FailPolicy, type PolicyBreach, parseFailOn } from './audit/policy';
-export { type RenderAuditOptions, renderAudit } from './audit/render';
+export {
+  type ChainFact,
+  type DeliveryFact,
+  type Fact,
+  factKey,
+  type HopFact,
+  type SendFact,
+  spanFacts,
+} from './audit/facts';
+export { type RenderAuditOptions, renderAudit, renderFinding } from './audit/render';
+export { findingKey, judgeChain, judgeMessage } from './audit/rules';
 export { type RunAuditOptions, runAudit } from './audit/run';
 export { type ScanOptions, type ScanProgress, type ScanResult, scanWindow } from './audit/scan';
 export { buildChain } from './chain/build';
@@ -35,12 +45,17 @@ export {
   InvalidArgumentError,
   JaegerResponseError,
   JaegerUnreachableError,
+  KafkaUnreachableError,
   MqtrailCliError,
   type MqtrailCliErrorCode,
   TraceNotFoundError,
 } from './errors';
 export { type FindOptions, type FoundTrace, findMessageTraces, type MessageQuery, messageTags } from './find';
 export { formatDuration } from './format';
+export { type FollowOptions, FollowWorker } from './follow/worker';
+export { type FindingRecord, JoinTask, spansToFacts } from './follow/tasks';
+export { JoinState } from './follow/join';
+export { type OtlpTraceRequest, readOtlpRequest, readOtlpSpan } from './spans/otlp';
 export {
   DEFAULT_JAEGER_URL,
   JaegerClient,

@@ -78,6 +78,11 @@ function messageText(ref: MessageRef): string {
   return parts.join(' · ');
 }
 
+/** One finding as one line of text, as `audit` lists it and `audit --follow` prints it. */
+export function renderFinding(finding: Finding, options: { color?: boolean } = {}): string {
+  return `${finding.kind.padEnd(12)} ${findingLine(finding, palette(options.color ?? false))}`;
+}
+
 function findingLine(finding: Finding, p: Palette): string {
   switch (finding.kind) {
     case 'lost':
