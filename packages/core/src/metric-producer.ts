@@ -228,6 +228,7 @@ export function histogramAggregates(
     }
     for (const producer of producers) aggregatesByProducer.set(producer, aggregates);
     const scopeAggregates = aggregates.scope(meterState, scope, cardinalityLimit);
+    diag.debug(`mqtrail: histograms of ${scope.name} aggregated in mqtrail, reported by mqtrailMetricProducer()`);
     return descriptions.map((description) => scopeAggregates.histogram(description));
   } catch (error) {
     return `the SDK's state could not be read (${error instanceof Error ? error.message : String(error)})`;
