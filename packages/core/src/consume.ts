@@ -8,16 +8,14 @@ import {
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
-  SpanKind,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
 import { CHAIN_HEADER, type ChainFacts, decodeChainHeader, setChainFacts } from './chain-header';
-import { isTemporaryDestination, spanName } from './destination';
+import type { SpanTarget } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
-import { Attr, CHILD_OF_LINK, type MessagingSystem, type OperationType } from './semconv';
-import { SEMCONV_NAMES, type SemconvNames, setRenamed } from './semconv-stability';
-import { addEagerAttributes, addLazyAttributes } from './span-outcome';
+import { Attr, CHILD_OF_LINK } from './semconv';
+import { addLazyAttributes, startMode } from './span-outcome';
 
 export interface ExtractedMessage {
   /** Context extracted from the headers (trace context and baggage), ROOT_CONTEXT-based. */
@@ -49,24 +47,27 @@ export function creationIdentity(message: ExtractedMessage): string | undefined 
   return message.creation === undefined ? undefined : `span:${message.creation.spanId}`;
 }
 
-export interface ConsumeSpanOptions {
-  system: MessagingSystem;
-  /** Queue or topic the message was consumed from. */
-  destination: string;
-  /** `process` for push delivery (the default), `receive` for a pull such as amqplib's `get`. */
-  operationType?: Extract<OperationType, 'process' | 'receive'>;
+export interface ConsumeSpanOptions<S = unknown> {
+  /**
+   * Name, kind and sampling-relevant attributes of the span (`process` or `receive` on the queue or
+   * topic the message was consumed from), built once per subscription or destination.
+   */
+  target: SpanTarget;
   message: ExtractedMessage;
   /** Make the creation context a link only and keep the ambient context as parent. */
   useLinksForConsume: boolean;
-  /** Further span attributes, built only when the span records (see `SendSpanOptions`). */
-  attributes?: () => Attributes;
+  /**
+   * Further span attributes of this message, built from `subject` only when the span records (see
+   * `startSendSpan`). A function kept per subscription and a subject, rather than a closure per
+   * message: an unsampled message allocates nothing for attributes it will never have.
+   */
+  attributes?: (subject: S) => Attributes;
+  subject?: S;
   /** The context the client delivered the message in. Default: the active context. */
   ambient?: Context;
   /** When the message has no chain header: its broker timestamp (epoch ms), if known. */
   fallbackSentAt?: number;
   now?: number;
-  /** Names of renamed attributes. Default: the process's, from `OTEL_SEMCONV_STABILITY_OPT_IN`. */
-  semconv?: SemconvNames;
 }
 
 export interface ConsumeSpan {
@@ -86,44 +87,87 @@ export interface ConsumeSpan {
  * is the message's creation context and which also links to it, per the messaging conventions'
  * "consumer spans" section. With `useLinksForConsume` the link is the only relation.
  */
-export function startConsumeSpan(tracer: Tracer, options: ConsumeSpanOptions): ConsumeSpan {
-  const ambient = options.ambient ?? context.active();
-  const { creation } = options.message;
-  const parent = options.useLinksForConsume || creation === undefined ? ambient : options.message.context;
-  const operation = options.operationType ?? 'process';
-  const links: Link[] = [];
-  if (creation !== undefined) {
-    // A link that repeats the parent is folded into the parent reference by Jaeger's OTLP
-    // translation (makeJaegerProtoReferences), taking the link's `opentracing.ref_type`:
-    // FOLLOWS_FROM unless marked. Marking it child_of keeps the CHILD_OF edge in Jaeger.
-    const repeatsParent = parent === options.message.context;
-    links.push(repeatsParent ? { context: creation, attributes: CHILD_OF_LINK } : { context: creation });
-  }
-  const attributes: Attributes = {
-    [Attr.OPERATION_NAME]: operation,
-    [Attr.OPERATION_TYPE]: operation,
-    [Attr.DESTINATION_NAME]: options.destination,
-  };
-  setRenamed(attributes, (options.semconv ?? SEMCONV_NAMES).SYSTEM, options.system);
-  if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
-
+export function startConsumeSpan<S>(tracer: Tracer, options: ConsumeSpanOptions<S>): ConsumeSpan {
   const now = options.now ?? Date.now();
-  const fromHeader = options.message.chain;
-  const sentAt = options.fallbackSentAt ?? now;
-  // A message from a producer without mqtrail still starts a chain: it is hop 1.
-  const chain = fromHeader ?? { sentAt, originAt: sentAt, hops: 1 };
-  attributes[Attr.CHAIN_HOPS] = chain.hops;
-
-  const eager = addEagerAttributes(parent, attributes, options.attributes);
-  const kind = operation === 'receive' ? SpanKind.CLIENT : SpanKind.CONSUMER;
-  const span = tracer.startSpan(spanName(operation, options.destination), { kind, attributes, links }, parent);
-  if (!eager) addLazyAttributes(span, options.attributes);
-  const handlerContext = setChainFacts(trace.setSpan(parent, span), chain);
+  const chain = consumedChain(options.message, options.fallbackSentAt, now);
+  const parent = consumeParent(options, options.ambient ?? context.active());
+  const span = startConsumeSpanIn(tracer, options, parent, chain.hops);
   return {
     span,
-    context: handlerContext,
+    context: setChainFacts(trace.setSpan(parent, span), chain),
     chain,
-    chainFromHeader: fromHeader !== undefined,
-    sentAtKnown: fromHeader !== undefined || options.fallbackSentAt !== undefined,
+    chainFromHeader: options.message.chain !== undefined,
+    sentAtKnown: options.message.chain !== undefined || options.fallbackSentAt !== undefined,
   };
+}
+
+/**
+ * Chain facts of a consumed message: from its `mqtrail` header, else it starts a chain at hop 1,
+ * sent at its broker timestamp if known (else now).
+ */
+export function consumedChain(message: ExtractedMessage, fallbackSentAt: number | undefined, now: number): ChainFacts {
+  if (message.chain !== undefined) return message.chain;
+  const sentAt = fallbackSentAt ?? now;
+  return { sentAt, originAt: sentAt, hops: 1 };
+}
+
+/** The parent of a consumed message's span: its creation context, or the ambient one (see options). */
+export function consumeParent(
+  options: Pick<ConsumeSpanOptions<never>, 'useLinksForConsume' | 'message'>,
+  ambient: Context,
+): Context {
+  return options.useLinksForConsume || options.message.creation === undefined ? ambient : options.message.context;
+}
+
+/**
+ * Starts the span of one consumed message under `parent` (from `consumeParent`). What is built
+ * before the start follows `startMode`: everything under a sampled parent; under none, the target's
+ * attributes and the link to the creation context for the root sampler; under an unsampled parent,
+ * nothing, and all of it is added after the start only if the span records after all.
+ */
+export function startConsumeSpanIn<S>(
+  tracer: Tracer,
+  options: ConsumeSpanOptions<S>,
+  parent: Context,
+  hops: number,
+): Span {
+  const { target } = options;
+  const { creation } = options.message;
+  // A link that repeats the parent is folded into the parent reference by Jaeger's OTLP
+  // translation (makeJaegerProtoReferences), taking the link's `opentracing.ref_type`:
+  // FOLLOWS_FROM unless marked. Marking it child_of keeps the CHILD_OF edge in Jaeger.
+  const repeatsParent = parent === options.message.context;
+  const mode = startMode(parent);
+  if (mode === 'sampled') {
+    const attributes: Attributes = Object.assign({}, target.attributes);
+    attributes[Attr.CHAIN_HOPS] = hops;
+    if (options.attributes !== undefined) Object.assign(attributes, options.attributes(options.subject as S));
+    const links = creation === undefined ? [] : [creationLink(creation, repeatsParent)];
+    return tracer.startSpan(target.name, { kind: target.kind, attributes, links }, parent);
+  }
+  let span: Span;
+  if (mode === 'root') {
+    const start =
+      creation === undefined
+        ? target.withAttributes
+        : { kind: target.kind, attributes: target.attributes, links: [creationLink(creation, repeatsParent)] };
+    span = tracer.startSpan(target.name, start, parent);
+  } else {
+    span = tracer.startSpan(target.name, target.bare, parent);
+  }
+  if (!span.isRecording()) return span;
+  if (mode === 'unsampled') {
+    span.setAttributes(target.attributes);
+    // `addLink` is API 1.9's; a span from an older SDK without it goes without the link.
+    if (creation !== undefined && typeof span.addLink === 'function') {
+      span.addLink(creationLink(creation, repeatsParent));
+    }
+  }
+  span.setAttribute(Attr.CHAIN_HOPS, hops);
+  addLazyAttributes(span, options.attributes, options.subject as S);
+  return span;
+}
+
+function creationLink(creation: SpanContext, repeatsParent: boolean): Link {
+  return repeatsParent ? { context: creation, attributes: CHILD_OF_LINK } : { context: creation };
 }

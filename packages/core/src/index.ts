@@ -17,10 +17,18 @@ export {
   extractMessage,
   startConsumeSpan,
 } from './consume';
-export { destinationLabel, isTemporaryDestination, spanName, TEMPORARY_DESTINATION } from './destination';
+export {
+  destinationLabel,
+  isTemporaryDestination,
+  type SpanTarget,
+  SpanTargets,
+  spanName,
+  spanTarget,
+  TEMPORARY_DESTINATION,
+} from './destination';
 export { DuplicateDetector, type DuplicateDetectorOptions } from './duplicate-detector';
 export { errorType } from './error-type';
-export { runHook, safely } from './guard';
+export { reportFailure, runHook, safely } from './guard';
 export {
   copyHeaders,
   findHeader,
@@ -59,7 +67,7 @@ export {
   type Wrapped,
   wrapAll,
 } from './patch';
-export { injectHeaders, type SendSpan, type SendSpanOptions, startSendSpan } from './produce';
+export { injectHeaders, type SendSpan, startSendSpan } from './produce';
 export { redactUrl } from './redact';
 export { assertSdkGeneration, type InstrumentationBaseClass } from './sdk-generation';
 export {
@@ -83,4 +91,4 @@ export {
   semconvNames,
   setRenamed,
 } from './semconv-stability';
-export { recordSettlement, recordSpanError } from './span-outcome';
+export { recordSettlement, recordSpanError, type StartMode, startMode } from './span-outcome';

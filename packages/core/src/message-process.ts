@@ -1,6 +1,6 @@
-import type { Context, Span, Tracer } from '@opentelemetry/api';
-import type { ChainFacts } from './chain-header';
-import { type ConsumeSpanOptions, startConsumeSpan } from './consume';
+import { type Context, context, type Span, type Tracer, trace } from '@opentelemetry/api';
+import { type ChainFacts, setChainFacts } from './chain-header';
+import { type ConsumeSpanOptions, consumedChain, consumeParent, startConsumeSpanIn } from './consume';
 import type { DuplicateDetector } from './duplicate-detector';
 import type { MessagingMetrics, MetricLabels } from './metrics';
 import { Attr, type SettleOutcome } from './semconv';
@@ -12,7 +12,7 @@ export interface ProcessDeps {
   duplicates: DuplicateDetector;
 }
 
-export interface BeginProcessOptions extends ConsumeSpanOptions {
+export interface BeginProcessOptions<S = unknown> extends ConsumeSpanOptions<S> {
   /** Bounded metric labels for this message (system, operation, destination, group, partition). */
   labels: MetricLabels;
   /** Consumer scope for duplicate detection (consumer group, queue). */
@@ -39,7 +39,7 @@ export interface ProcessEnd {
  * same thing whichever broker it came from. `end` is idempotent: the first call wins, because a
  * message can be settled, time out and see its channel close, in any order.
  */
-export class MessageProcess {
+export class MessageProcess<S = unknown> {
   readonly span: Span;
   /** Context to run the user's handler in. */
   readonly context: Context;
@@ -55,19 +55,22 @@ export class MessageProcess {
   private readonly latencyKnown: boolean;
   private ended = false;
 
-  constructor(deps: ProcessDeps, options: BeginProcessOptions) {
-    const started = startConsumeSpan(deps.tracer, options);
-    this.span = started.span;
-    this.context = started.context;
-    this.chain = started.chain;
+  constructor(deps: ProcessDeps, options: BeginProcessOptions<S>) {
+    const now = options.now ?? Date.now();
+    const chain = consumedChain(options.message, options.fallbackSentAt, now);
+    const parent = consumeParent(options, options.ambient ?? context.active());
+    const span = startConsumeSpanIn(deps.tracer, options, parent, chain.hops);
+    this.span = span;
+    this.context = setChainFacts(trace.setSpan(parent, span), chain);
+    this.chain = chain;
     this.labels = options.labels;
     this.metrics = deps.metrics;
 
     this.metrics.recordConsumed(this.labels);
     // A message with neither a chain header nor a broker timestamp has no known send time: record
     // nothing rather than a latency of zero.
-    this.latencyKnown = started.sentAtKnown;
-    if (this.latencyKnown) this.metrics.recordDeliveryLatency(this.labels, this.chain.sentAt, options.now);
+    this.latencyKnown = options.message.chain !== undefined || options.fallbackSentAt !== undefined;
+    if (this.latencyKnown) this.metrics.recordDeliveryLatency(this.labels, chain.sentAt, now);
     this.endTiming = this.metrics.startProcess(this.labels);
 
     this.duplicates = deps.duplicates;
@@ -75,13 +78,15 @@ export class MessageProcess {
     const { identity } = options;
     this.duplicate = identity !== undefined && deps.duplicates.check(options.duplicateScope, identity);
     this.firstSeen = this.duplicate ? undefined : identity;
+    // Span attributes only for a span that records: the metrics count every message regardless.
+    const recording = span.isRecording();
     if (this.duplicate) {
       this.metrics.recordDuplicate(this.labels);
-      this.span.setAttribute(Attr.DUPLICATE, true);
+      if (recording) span.setAttribute(Attr.DUPLICATE, true);
     }
     if (options.redelivered) {
       this.metrics.recordRedelivered(this.labels);
-      this.span.setAttribute(Attr.REDELIVERED, true);
+      if (recording) span.setAttribute(Attr.REDELIVERED, true);
     }
   }
 

@@ -1,8 +1,21 @@
-import { installTestTelemetry } from '@mqtrail/test-support';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { installTestTelemetry, sumOf } from '@mqtrail/test-support';
+import {
+  type Attributes,
+  type AttributeValue,
+  context,
+  type Link,
+  propagation,
+  ROOT_CONTEXT,
+  type SpanContext,
+  SpanKind,
+  type SpanOptions,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHAIN_HEADER, decodeChainHeader, getChainFacts } from './chain-header';
 import { creationIdentity, extractMessage, startConsumeSpan } from './consume';
+import { spanTarget } from './destination';
 import { DuplicateDetector } from './duplicate-detector';
 import { MessageProcess } from './message-process';
 import { MessagingMetrics } from './metrics';
@@ -13,7 +26,7 @@ const telemetry = installTestTelemetry();
 const tracer = trace.getTracer('test');
 
 function send(destination: string, headers: unknown = { user: 'x' }) {
-  const sent = startSendSpan(tracer, { system: 'kafka', destination });
+  const sent = startSendSpan(tracer, spanTarget('kafka', 'send', 'send', destination), undefined, undefined);
   const wire = injectHeaders(sent.context, sent.chain, headers);
   sent.span.end();
   return { sent, wire };
@@ -42,8 +55,7 @@ describe('send → consume', () => {
   it('parents the process span on the creation context and links to it', async () => {
     const { sent, wire } = send('orders');
     const consumed = startConsumeSpan(tracer, {
-      system: 'kafka',
-      destination: 'orders',
+      target: spanTarget('kafka', 'process', 'process', 'orders'),
       message: extractMessage(wire),
       useLinksForConsume: false,
       ambient: ROOT_CONTEXT,
@@ -62,8 +74,7 @@ describe('send → consume', () => {
     const { sent, wire } = send('orders');
     const ambient = tracer.startSpan('ambient');
     const consumed = startConsumeSpan(tracer, {
-      system: 'kafka',
-      destination: 'orders',
+      target: spanTarget('kafka', 'process', 'process', 'orders'),
       message: extractMessage(wire),
       useLinksForConsume: true,
       ambient: trace.setSpan(ROOT_CONTEXT, ambient),
@@ -79,8 +90,7 @@ describe('send → consume', () => {
   it('carries origin and hop count forward when a consumer sends', async () => {
     const first = send('orders');
     const consumed = startConsumeSpan(tracer, {
-      system: 'kafka',
-      destination: 'orders',
+      target: spanTarget('kafka', 'process', 'process', 'orders'),
       message: extractMessage(first.wire),
       useLinksForConsume: false,
     });
@@ -97,8 +107,7 @@ describe('send → consume', () => {
     expect(message.creation).toBeUndefined();
     expect(message.chain).toBeUndefined();
     const consumed = startConsumeSpan(tracer, {
-      system: 'rabbitmq',
-      destination: 'q',
+      target: spanTarget('rabbitmq', 'process', 'process', 'q'),
       message,
       useLinksForConsume: false,
       fallbackSentAt: 1_000,
@@ -117,15 +126,15 @@ describe('send → consume', () => {
     const builds: string[] = [];
     const consume = (name: string, headers: unknown) =>
       startConsumeSpan(tracer, {
-        system: 'kafka',
-        destination: name,
+        target: spanTarget('kafka', 'process', 'process', name),
         message: extractMessage(headers),
         useLinksForConsume: false,
         ambient: ROOT_CONTEXT,
-        attributes: () => {
-          builds.push(name);
-          return { 'messaging.message.id': name };
+        attributes: (subject: string) => {
+          builds.push(subject);
+          return { 'messaging.message.id': subject };
         },
+        subject: name,
       }).span.end();
     consume('sampled', wire);
     consume('root', {});
@@ -142,8 +151,7 @@ describe('send → consume', () => {
     const withBaggage = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ tenant: { value: 'acme' } }));
     const wire = context.with(withBaggage, () => send('orders').wire);
     const consumed = startConsumeSpan(tracer, {
-      system: 'kafka',
-      destination: 'orders',
+      target: spanTarget('kafka', 'process', 'process', 'orders'),
       message: extractMessage(wire),
       useLinksForConsume: false,
     });
@@ -161,15 +169,13 @@ describe('span attributes under OTEL_SEMCONV_STABILITY_OPT_IN', () => {
     ['dup', { 'messaging.system': 'rabbitmq', 'messaging.system.name': 'rabbitmq' }],
   ])('%s: send and process spans carry the system as %j', async (mode, system) => {
     const semconv = semconvNames(mode);
-    const sent = startSendSpan(tracer, { system: 'rabbitmq', destination: 'orders', semconv });
+    const sent = startSendSpan(tracer, spanTarget('rabbitmq', 'send', 'send', 'orders', semconv), undefined, undefined);
     const wire = injectHeaders(sent.context, sent.chain, {});
     sent.span.end();
     startConsumeSpan(tracer, {
-      system: 'rabbitmq',
-      destination: 'orders',
+      target: spanTarget('rabbitmq', 'process', 'process', 'orders', semconv),
       message: extractMessage(wire),
       useLinksForConsume: false,
-      semconv,
     }).span.end();
     const spans = await telemetry.spans();
     expect(spans).toHaveLength(2);
@@ -196,8 +202,7 @@ describe('MessageProcess', () => {
     const d = deps();
     const message = extractMessage(wire);
     const options = {
-      system: 'rabbitmq' as const,
-      destination: 'orders',
+      target: spanTarget('rabbitmq', 'process', 'process', 'orders'),
       message,
       useLinksForConsume: false,
       labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'orders' },
@@ -226,8 +231,7 @@ describe('MessageProcess', () => {
     const { wire } = send('orders');
     const d = deps();
     const options = {
-      system: 'rabbitmq' as const,
-      destination: 'orders',
+      target: spanTarget('rabbitmq', 'process', 'process', 'orders'),
       message: extractMessage(wire),
       useLinksForConsume: false,
       labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'orders' },
@@ -250,8 +254,7 @@ describe('MessageProcess', () => {
     const metrics = new MessagingMetrics(telemetry.meterProvider.getMeter('unknown-send-time'));
     const labels = { system: 'rabbitmq' as const, operation: 'process', destination: 'foreign-only' };
     const options = {
-      system: 'rabbitmq' as const,
-      destination: 'foreign-only',
+      target: spanTarget('rabbitmq', 'process', 'process', 'foreign-only'),
       message: extractMessage({}),
       useLinksForConsume: false,
       labels,
@@ -266,5 +269,155 @@ describe('MessageProcess', () => {
     expect(points('mqtrail.delivery.latency')).toEqual([]);
     expect(points('mqtrail.chain.latency')).toEqual([]);
     expect(points('messaging.process.duration')).toHaveLength(1);
+  });
+});
+
+describe('the unsampled fast path', () => {
+  beforeEach(() => telemetry.reset());
+
+  /** The test tracer, remembering what each span was started with. */
+  function watchedTracer() {
+    const starts: SpanOptions[] = [];
+    const watched: Tracer = {
+      startSpan(name, options = {}, parent) {
+        starts.push(options);
+        return tracer.startSpan(name, options, parent);
+      },
+      startActiveSpan: tracer.startActiveSpan.bind(tracer) as Tracer['startActiveSpan'],
+    };
+    return { watched, starts };
+  }
+
+  /** Headers of a message whose producer did not sample it: its `traceparent` has flags 00. */
+  function unsampledWire() {
+    const { sent, wire } = send('orders');
+    return { sent, wire: { ...wire, traceparent: String(wire.traceparent).replace(/-01$/, '-00') } };
+  }
+
+  it('sends under an unsampled parent with nothing built, and still propagates a new span id with flags 00 and the chain', async () => {
+    const { sent: upstream, wire } = unsampledWire();
+    const consumed = startConsumeSpan(tracer, {
+      target: spanTarget('kafka', 'process', 'process', 'orders'),
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+    });
+    expect(consumed.span.isRecording()).toBe(false);
+    const { watched, starts } = watchedTracer();
+    const build = vi.fn(() => ({ 'messaging.message.id': 'm' }));
+    const target = spanTarget('kafka', 'send', 'send', 'payments');
+    const sent = context.with(consumed.context, () => startSendSpan(watched, target, build, 'subject'));
+    expect(build).not.toHaveBeenCalled();
+    expect(starts).toEqual([target.bare]);
+    expect(sent.span.isRecording()).toBe(false);
+
+    const onward = injectHeaders(sent.context, sent.chain, { user: 'x' });
+    const { traceId, spanId } = sent.span.spanContext();
+    expect(traceId).toBe(upstream.span.spanContext().traceId);
+    expect(spanId).not.toBe(upstream.span.spanContext().spanId);
+    expect(onward.traceparent).toBe(`00-${traceId}-${spanId}-00`);
+    expect(decodeChainHeader(onward[CHAIN_HEADER])).toMatchObject({ originAt: upstream.chain.originAt, hops: 2 });
+    expect(await telemetry.spans()).toHaveLength(1);
+  });
+
+  it("gives a root span's sampler the shared sampling-relevant attributes and builds the rest only if it records", async () => {
+    const { watched, starts } = watchedTracer();
+    const build = vi.fn((subject: string) => ({ 'messaging.message.id': subject }));
+    const target = spanTarget('rabbitmq', 'send', 'send', 'orders');
+    const sent = startSendSpan(watched, target, build, 'm-1', ROOT_CONTEXT);
+    sent.span.end();
+    expect(starts).toEqual([target.withAttributes]);
+    expect(starts[0]?.attributes).toBe(target.attributes);
+    expect(Object.isFrozen(target.attributes)).toBe(true);
+    // The test provider samples every root span: built once, after the start.
+    expect(build).toHaveBeenCalledTimes(1);
+    const [span] = await telemetry.spans();
+    expect(span?.attributes).toMatchObject({ 'messaging.destination.name': 'orders', 'messaging.message.id': 'm-1' });
+  });
+
+  it('starts a process span under an unsampled parent without attributes or links, building nothing', () => {
+    const { wire } = unsampledWire();
+    const { watched, starts } = watchedTracer();
+    const build = vi.fn(() => ({}));
+    const target = spanTarget('kafka', 'process', 'process', 'orders');
+    const consumed = startConsumeSpan(watched, {
+      target,
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+      attributes: build,
+      subject: 'subject',
+    });
+    expect(starts).toEqual([target.bare]);
+    expect(build).not.toHaveBeenCalled();
+    expect(consumed.span.spanContext().traceFlags).toBe(0);
+    expect(getChainFacts(consumed.context)).toMatchObject({ hops: 1 });
+  });
+
+  it('adds attributes, chain hops and the link after the start when a sampler records under an unsampled parent', () => {
+    const { wire } = unsampledWire();
+    const message = extractMessage(wire);
+    const recorded: { attributes: Attributes; links: Link[] } = { attributes: {}, links: [] };
+    // A span that records although its parent was not sampled, as a custom sampler could decide.
+    const span = trace.wrapSpanContext(trace.getSpanContext(message.context) as SpanContext);
+    Object.assign(span, {
+      isRecording: () => true,
+      setAttribute: (key: string, value: AttributeValue) => Object.assign(recorded.attributes, { [key]: value }),
+      setAttributes: (attributes: Attributes) => Object.assign(recorded.attributes, attributes),
+      addLink: (link: Link) => recorded.links.push(link),
+    });
+    const recording: Tracer = { startSpan: () => span, startActiveSpan: tracer.startActiveSpan.bind(tracer) };
+    startConsumeSpan(recording, {
+      target: spanTarget('kafka', 'process', 'process', 'orders'),
+      message,
+      useLinksForConsume: false,
+      attributes: (subject: string) => ({ 'messaging.message.id': subject }),
+      subject: 'm-1',
+    });
+    expect(recorded.attributes).toEqual({
+      'messaging.operation.name': 'process',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'orders',
+      'messaging.system': 'kafka',
+      'mqtrail.chain.hops': 1,
+      'messaging.message.id': 'm-1',
+    });
+    expect(recorded.links).toEqual([{ context: message.creation, attributes: { 'opentracing.ref_type': 'child_of' } }]);
+  });
+
+  it('still records every metric, the duplicate check and the settle outcome for an unsampled message', async () => {
+    const { wire } = unsampledWire();
+    const metrics = new MessagingMetrics(telemetry.meterProvider.getMeter('unsampled'));
+    const d = { tracer, metrics, duplicates: new DuplicateDetector() };
+    const message = extractMessage(wire);
+    const build = vi.fn(() => ({}));
+    const options = {
+      target: spanTarget('rabbitmq', 'process', 'process', 'unsampled-queue'),
+      message,
+      useLinksForConsume: false,
+      attributes: build,
+      subject: 'subject',
+      labels: { system: 'rabbitmq' as const, operation: 'process', destination: 'unsampled-queue' },
+      duplicateScope: 'unsampled-queue',
+      identity: creationIdentity(message),
+    };
+    const first = new MessageProcess(d, options);
+    first.end({ outcome: 'ack' });
+    const again = new MessageProcess(d, { ...options, redelivered: true });
+    again.end({ outcome: 'drop', error: new TypeError('handler failed') });
+    expect(again.duplicate).toBe(true);
+    expect(build).not.toHaveBeenCalled();
+    expect((await telemetry.spans()).filter((span) => span.name === 'process unsampled-queue')).toEqual([]);
+
+    const collected = await telemetry.collectMetrics();
+    const count = (name: string, match: Record<string, unknown> = {}) =>
+      sumOf(collected.get(name), { 'messaging.destination.name': 'unsampled-queue', ...match });
+    expect(count('messaging.client.consumed.messages')).toBe(2);
+    expect(count('mqtrail.delivery.latency')).toBe(2);
+    expect(count('messaging.process.duration')).toBe(2);
+    expect(count('messaging.process.duration', { 'error.type': 'TypeError' })).toBe(1);
+    expect(count('mqtrail.chain.latency')).toBe(2);
+    expect(count('mqtrail.settled.messages', { 'mqtrail.settle.outcome': 'ack' })).toBe(1);
+    expect(count('mqtrail.settled.messages', { 'mqtrail.settle.outcome': 'drop' })).toBe(1);
+    expect(count('mqtrail.duplicate.messages')).toBe(1);
+    expect(count('mqtrail.redelivered.messages')).toBe(1);
   });
 });

@@ -1,39 +1,8 @@
-import {
-  type Attributes,
-  type Context,
-  context,
-  propagation,
-  type Span,
-  SpanKind,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import { type Attributes, type Context, context, propagation, type Span, type Tracer, trace } from '@opentelemetry/api';
 import { CHAIN_HEADER, type ChainFacts, encodeChainHeader, getChainFacts, nextChainFacts } from './chain-header';
-import { isTemporaryDestination, spanName } from './destination';
+import type { SpanTarget } from './destination';
 import { copyHeaders, headerSetter, type MessageHeaders } from './header-carrier';
-import { Attr, type MessagingSystem } from './semconv';
-import { SEMCONV_NAMES, type SemconvNames, setRenamed } from './semconv-stability';
-import { addEagerAttributes, addLazyAttributes } from './span-outcome';
-
-export interface SendSpanOptions {
-  system: MessagingSystem;
-  /** Topic or exchange the message is sent to. */
-  destination: string;
-  /** `messaging.operation.name`; also the first word of the span name. Default `send`. */
-  operationName?: string;
-  /**
-   * Further span attributes, built only when the span records: given at start when the parent
-   * is sampled, else added after the start if the sampler chose to record (so a root span's
-   * sampler decides on system, operation and destination alone).
-   */
-  attributes?: () => Attributes;
-  /** Context the send happens in. Default: the active context. */
-  parent?: Context;
-  /** Epoch ms of the send; replaceable in tests. */
-  now?: number;
-  /** Names of renamed attributes. Default: the process's, from `OTEL_SEMCONV_STABILITY_OPT_IN`. */
-  semconv?: SemconvNames;
-}
+import { addLazyAttributes, startMode } from './span-outcome';
 
 export interface SendSpan {
   span: Span;
@@ -45,26 +14,38 @@ export interface SendSpan {
 
 /**
  * Starts the PRODUCER span of one message. Each message gets its own span, so its span id is
- * the message's identity in the trace (the "creation context" of the messaging conventions).
+ * the message's identity in the trace (the "creation context" of the messaging conventions), and
+ * its trace flags carry the sampling decision downstream: an unsampled send still propagates.
+ *
+ * `target` (a `SpanTargets` entry, one per destination) holds the name and the sampling-relevant
+ * attributes. `attributes(subject)` builds the others, only for a span that records: at start when
+ * the parent is sampled, after the start otherwise (see `startMode`). Passing a function and its
+ * subject rather than a closure keeps an unsampled send free of per-message allocations of its own.
  */
-export function startSendSpan(tracer: Tracer, options: SendSpanOptions): SendSpan {
-  const parent = options.parent ?? context.active();
-  const operation = options.operationName ?? 'send';
-  const attributes: Attributes = {
-    [Attr.OPERATION_NAME]: operation,
-    [Attr.OPERATION_TYPE]: 'send',
-    [Attr.DESTINATION_NAME]: options.destination,
-  };
-  setRenamed(attributes, (options.semconv ?? SEMCONV_NAMES).SYSTEM, options.system);
-  if (isTemporaryDestination(options.destination)) attributes[Attr.DESTINATION_TEMPORARY] = true;
-  const eager = addEagerAttributes(parent, attributes, options.attributes);
-  const span = tracer.startSpan(
-    spanName(operation, options.destination),
-    { kind: SpanKind.PRODUCER, attributes },
-    parent,
-  );
-  if (!eager) addLazyAttributes(span, options.attributes);
-  const chain = nextChainFacts(options.now ?? Date.now(), getChainFacts(parent));
+export function startSendSpan<S>(
+  tracer: Tracer,
+  target: SpanTarget,
+  attributes: ((subject: S) => Attributes) | undefined,
+  subject: S,
+  parent: Context = context.active(),
+  now: number = Date.now(),
+): SendSpan {
+  const mode = startMode(parent);
+  let span: Span;
+  if (mode === 'sampled') {
+    const options =
+      attributes === undefined
+        ? target.withAttributes
+        : { kind: target.kind, attributes: Object.assign({}, target.attributes, attributes(subject)) };
+    span = tracer.startSpan(target.name, options, parent);
+  } else {
+    span = tracer.startSpan(target.name, mode === 'root' ? target.withAttributes : target.bare, parent);
+    if (span.isRecording()) {
+      if (mode === 'unsampled') span.setAttributes(target.attributes);
+      addLazyAttributes(span, attributes, subject);
+    }
+  }
+  const chain = nextChainFacts(now, getChainFacts(parent));
   return { span, context: trace.setSpan(parent, span), chain };
 }
 

@@ -1,13 +1,23 @@
-import { type Attributes, type Context, type Span, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  INVALID_TRACEID,
+  type Span,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 import { errorType } from './error-type';
 import { Attr, type SettleOutcome } from './semconv';
 
 /**
  * Marks a span failed the way the conventions ask: `error.type`, ERROR status, and the exception
- * recorded as an event. Returns the error type, for the metric recorded alongside.
+ * recorded as an event. Returns the error type, for the metric recorded alongside; a span that does
+ * not record is left alone, so an unsampled failure builds no status or exception event.
  */
 export function recordSpanError(span: Span, error: unknown): string {
   const type = errorType(error);
+  if (!span.isRecording()) return type;
   span.setAttribute(Attr.ERROR_TYPE, type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
   if (error instanceof Error) span.recordException(error);
@@ -17,39 +27,47 @@ export function recordSpanError(span: Span, error: unknown): string {
 
 /** Records how a consumed message was settled, as an attribute and as an event with its time. */
 export function recordSettlement(span: Span, outcome: SettleOutcome): void {
+  if (!span.isRecording()) return;
   span.setAttribute(Attr.SETTLE_OUTCOME, outcome);
   span.addEvent(`settle ${outcome}`, { [Attr.SETTLE_OUTCOME]: outcome });
 }
 
 /**
- * Adds attributes built on demand, only when the span records: unsampled traces skip the work.
- * If building them throws (a hostile getter on a user's message), the span is ended before the
- * error goes on, so no span is left open.
+ * What is built before a span starts depends on its parent, the one thing known before the
+ * sampler has decided:
+ * - `sampled`: under the default `ParentBased` sampler the span records for sure, so every
+ *   attribute and link goes into the start options, where the SDK validates them once;
+ * - `root`: no parent, the root sampler decides. It gets the attributes the conventions call
+ *   sampling-relevant (a `SpanTarget`'s, built once per destination) and the links; the rest is
+ *   added only if it chose to record;
+ * - `unsampled`: `ParentBased` follows the parent and does not record, whatever the attributes say,
+ *   so nothing is built before the start and the span costs the SDK the least it can. Should a
+ *   sampler record it anyway (a custom `remoteParentNotSampled`, say), everything is added after
+ *   the start; that sampler only sees the span's name and kind, which name the operation and the
+ *   destination too.
+ * This is the unsampled fast path: with head sampling at a few percent nearly every span takes it.
  */
-export function addLazyAttributes(span: Span, build: (() => Attributes) | undefined): void {
-  if (build === undefined || !span.isRecording()) return;
+export type StartMode = 'sampled' | 'root' | 'unsampled';
+
+export function startMode(parent: Context): StartMode {
+  const parentSpan = trace.getSpanContext(parent);
+  // The SDK makes a root span under an invalid parent (suppressed tracing hands one out); checking
+  // the trace id against the invalid one is enough here: extracted contexts are validated already.
+  if (parentSpan === undefined || parentSpan.traceId === INVALID_TRACEID) return 'root';
+  return (parentSpan.traceFlags & TraceFlags.SAMPLED) === 0 ? 'unsampled' : 'sampled';
+}
+
+/**
+ * Adds attributes built on demand to a span that records; a span that does not is left alone, so
+ * unsampled traces skip the work. If building them throws (a hostile getter on a user's message),
+ * the span is ended before the error goes on, so no span is left open.
+ */
+export function addLazyAttributes<S>(span: Span, build: ((subject: S) => Attributes) | undefined, subject: S): void {
+  if (build === undefined) return;
   try {
-    span.setAttributes(build());
+    span.setAttributes(build(subject));
   } catch (error) {
     span.end();
     throw error;
   }
-}
-
-/**
- * Builds the on-demand attributes into a span's start attributes when its parent is sampled: the
- * default ParentBased sampler then records the span for sure, and attributes given at start are
- * validated once by the SDK instead of a second time by `setAttributes`. Returns false when it
- * left them out; `addLazyAttributes` after the start adds them if the span records after all.
- */
-export function addEagerAttributes(
-  parent: Context,
-  attributes: Attributes,
-  build: (() => Attributes) | undefined,
-): boolean {
-  if (build === undefined) return true;
-  const parentSpan = trace.getSpanContext(parent);
-  if (parentSpan === undefined || (parentSpan.traceFlags & TraceFlags.SAMPLED) === 0) return false;
-  Object.assign(attributes, build());
-  return true;
 }

@@ -15,7 +15,10 @@ import {
   type MetricLabels,
   SEMCONV_NAMES,
   type SemconvNames,
+  type SpanTarget,
+  SpanTargets,
   setRenamed,
+  spanTarget,
 } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import type { AmqpMessage, AmqpPublishOptions } from './types';
@@ -136,6 +139,18 @@ export function publishLabels(destination: string): MetricLabels {
     publishLabelsByDestination.set(label, labels);
   }
   return labels;
+}
+
+const publishTargets = new SpanTargets(SYSTEM, 'send', 'send');
+
+/** Name, kind and sampling-relevant attributes of the send spans to one destination, built once. */
+export function publishTarget(destination: string): SpanTarget {
+  return publishTargets.get(destination);
+}
+
+/** The same for the spans of the messages of one subscription (`process`) or `get` (`receive`). */
+export function consumeTarget(operation: 'process' | 'receive', queue: string): SpanTarget {
+  return spanTarget(SYSTEM, operation, operation, queue);
 }
 
 export function consumeLabels(operation: 'process' | 'receive', queue: string): MetricLabels {

@@ -1,6 +1,6 @@
-import type { MessageProcess } from '@mqtrail/core';
+import { type BeginProcessOptions, MessageProcess, type ProcessDeps } from '@mqtrail/core';
 import type { Span } from '@opentelemetry/api';
-import { OpenRegistry, type OpenRegistryOptions } from './open-registry';
+import { type Expiring, OpenRegistry, type OpenRegistryOptions } from './open-registry';
 import type { AmqpMessage } from './types';
 
 /**
@@ -10,17 +10,28 @@ import type { AmqpMessage } from './types';
  */
 export const MAX_OPEN_PER_CHANNEL = 20_000;
 
-/** A delivered message (consume or get) whose span waits for settlement. */
-export interface OpenDelivery {
-  readonly process: MessageProcess;
-  readonly message: AmqpMessage;
-  readonly noAck: boolean;
+/**
+ * A delivered message (consume or get) whose span waits for settlement: core's `MessageProcess`
+ * with what settling it needs, in one object per message.
+ */
+export class OpenDelivery extends MessageProcess<AmqpMessage> implements Expiring {
   /** What the application's callback threw or rejected with, reported when the span ends. */
   handlerError?: unknown;
+  /** When the registry ends it as timed out (set by `OpenRegistry.add`). */
+  expiresAt = 0;
+
+  constructor(
+    deps: ProcessDeps,
+    options: BeginProcessOptions<AmqpMessage>,
+    readonly message: AmqpMessage,
+    readonly noAck: boolean,
+  ) {
+    super(deps, options);
+  }
 }
 
 /** A confirm-channel publish whose span waits for the broker's ack or nack. */
-export interface PendingConfirm {
+export interface PendingConfirm extends Expiring {
   readonly span: Span;
   /** Ends the span (idempotent); `error` is set for a nack, close or timeout. */
   finish(error: unknown): void;
@@ -52,6 +63,6 @@ export function existingStateOf(channel: object): ChannelState | undefined {
   return states.get(channel);
 }
 
-export function newRegistry<K, V>(onExpire: OpenRegistryOptions<V>['onExpire']): OpenRegistry<K, V> {
+export function newRegistry<K, V extends Expiring>(onExpire: OpenRegistryOptions<V>['onExpire']): OpenRegistry<K, V> {
   return new OpenRegistry<K, V>({ maxEntries: MAX_OPEN_PER_CHANNEL, onExpire });
 }

@@ -2,32 +2,40 @@ import {
   type AnyFunction,
   destinationLabel,
   extractMessage,
-  MessageProcess,
   type MetricLabels,
+  reportFailure,
   runHook,
+  type SpanTarget,
   safely,
 } from '@mqtrail/core';
-import { context } from '@opentelemetry/api';
+import { type Attributes, context } from '@opentelemetry/api';
 import {
   brokerTimestampMs,
   consumeLabels,
+  consumeTarget,
   deliveryAttributes,
   deliveryCount,
   messageIdentity,
-  SYSTEM,
 } from './attributes';
-import type { OpenDelivery } from './channel-state';
+import { OpenDelivery } from './channel-state';
 import { serverOfChannel } from './connect';
 import type { AmqplibContext } from './context';
 import { endAutoAcked, track } from './settle';
 import { type AmqpMessage, hookMessage } from './types';
 
-/** How messages of one `consume` or `get` call are delivered. */
+/**
+ * How messages of one `consume` or `get` call are delivered, and everything about them that is the
+ * same for each: built once per call, so a message adds only what is its own.
+ */
 interface Subscription {
   queue: string;
   noAck: boolean;
   /** `process` for push (`consume`), `receive` for pull (`get`). */
   operation: 'process' | 'receive';
+  /** Span name, kind and sampling-relevant attributes. */
+  target: SpanTarget;
+  /** Builds a message's further span attributes, only when its span records. */
+  attributes: (message: AmqpMessage) => Attributes;
   /** One labels object for all its messages: core caches label sets by object identity. */
   labels: MetricLabels;
   /**
@@ -39,13 +47,21 @@ interface Subscription {
 
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
 
-function subscription(queue: unknown, options: unknown, operation: Subscription['operation']): Subscription {
+function subscription(
+  ctx: AmqplibContext,
+  channel: object,
+  queue: unknown,
+  options: unknown,
+  operation: Subscription['operation'],
+): Subscription {
   const noAck = options !== null && typeof options === 'object' && Boolean((options as { noAck?: unknown }).noAck);
   const name = typeof queue === 'string' ? queue : '';
   return {
     queue: name,
     noAck,
     operation,
+    target: consumeTarget(operation, name),
+    attributes: (message) => deliveryAttributes(message, serverOfChannel(channel), ctx.config().captureBodySize),
     labels: consumeLabels(operation, name),
     duplicateScope: destinationLabel(name),
   };
@@ -74,7 +90,7 @@ export function consume(ctx: AmqplibContext) {
     function consume(this: object, queue: unknown, onMessage: unknown, options: unknown, ...rest: unknown[]) {
       if (typeof onMessage !== 'function') return original.call(this, queue, onMessage, options, ...rest);
       const channel = this;
-      const how = subscription(queue, options, 'process');
+      const how = subscription(ctx, channel, queue, options, 'process');
       const handler = onMessage as Callback;
       const onDelivery = function (this: unknown, message: unknown, ...more: unknown[]) {
         return deliver(ctx, channel, how, message, () => handler.call(this, message, ...more));
@@ -89,7 +105,7 @@ export function getPromise(ctx: AmqplibContext) {
     function get(this: object, queue: unknown, options: unknown, ...rest: unknown[]) {
       const result: unknown = original.call(this, queue, options, ...rest);
       if (!isThenable(result)) return result;
-      const how = subscription(queue, options, 'receive');
+      const how = subscription(ctx, this, queue, options, 'receive');
       // The caller gets a promise settling exactly like amqplib's; the span is started (and for
       // noAck ended) before the caller's continuation runs.
       return result.then((message) => {
@@ -108,7 +124,7 @@ export function getCallback(ctx: AmqplibContext) {
     function get(this: object, queue: unknown, options: unknown, callback: unknown, ...rest: unknown[]) {
       if (typeof callback !== 'function') return original.call(this, queue, options, callback, ...rest);
       const channel = this;
-      const how = subscription(queue, options, 'receive');
+      const how = subscription(ctx, channel, queue, options, 'receive');
       const handler = callback as Callback;
       const onReply = function (this: unknown, error: unknown, message: unknown, ...more: unknown[]) {
         const run = () => handler.call(this, error, message, ...more);
@@ -128,7 +144,7 @@ function deliver(ctx: AmqplibContext, channel: object, how: Subscription, messag
   if (delivery === undefined) return run();
   let result: unknown;
   try {
-    result = context.with(delivery.process.context, run);
+    result = context.with(delivery.context, run);
   } catch (error) {
     handlerDone(ctx, channel, how, delivery, error);
     throw error;
@@ -156,47 +172,62 @@ function deliver(ctx: AmqplibContext, channel: object, how: Subscription, messag
   );
 }
 
-function begin(ctx: AmqplibContext, channel: object, how: Subscription, message: AmqpMessage) {
-  return safely(
-    'starting a message span',
-    () => {
-      const delivery = startDelivery(ctx, channel, how, message);
-      // noAck deliveries too: a handler whose promise never settles must not hold its span forever.
-      track(ctx, channel, delivery);
-      return delivery;
-    },
-    undefined,
-  );
+function begin(
+  ctx: AmqplibContext,
+  channel: object,
+  how: Subscription,
+  message: AmqpMessage,
+): OpenDelivery | undefined {
+  // Guarded inline rather than through `safely`: no closure per message.
+  try {
+    const delivery = startDelivery(ctx, how, message);
+    // noAck deliveries too: a handler whose promise never settles must not hold its span forever.
+    track(ctx, channel, delivery);
+    return delivery;
+  } catch (error) {
+    reportFailure('starting a message span', error);
+    return undefined;
+  }
 }
 
-function startDelivery(ctx: AmqplibContext, channel: object, how: Subscription, message: AmqpMessage): OpenDelivery {
+/**
+ * The span and metrics of one delivered message. Unsampled, this is the fast path: the span costs
+ * the SDK the least it can, no attributes, links or hook arguments are built, and what remains is
+ * what sampling cannot switch off: the trace context and chain for the handler, the metrics, the
+ * duplicate check, and the settle tracking that the settle metrics need.
+ */
+function startDelivery(ctx: AmqplibContext, how: Subscription, message: AmqpMessage): OpenDelivery {
   const config = ctx.config();
   const headers = message.properties?.headers;
   const count = deliveryCount(headers);
   const extracted = extractMessage(headers);
-  const process = new MessageProcess(ctx, {
-    system: SYSTEM,
-    destination: how.queue,
-    operationType: how.operation,
-    message: extracted,
-    useLinksForConsume: config.useLinksForConsume,
-    attributes: () => deliveryAttributes(message, serverOfChannel(channel), config.captureBodySize, count),
-    fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
-    labels: how.labels,
-    duplicateScope: how.duplicateScope,
-    identity: messageIdentity(message, extracted),
-    // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
-    redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),
-  });
-  // Hook arguments are built only for a hook that exists: this runs for every message.
-  if (config.consumeHook !== undefined) {
-    runHook('consumeHook', config.consumeHook, process.span, {
+  const delivery = new OpenDelivery(
+    ctx,
+    {
+      target: how.target,
+      message: extracted,
+      useLinksForConsume: config.useLinksForConsume,
+      attributes: how.attributes,
+      subject: message,
+      fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
+      labels: how.labels,
+      duplicateScope: how.duplicateScope,
+      identity: messageIdentity(message, extracted),
+      // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
+      redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),
+    },
+    message,
+    how.noAck,
+  );
+  // Hook arguments are built only for a hook that exists and a span that records.
+  if (config.consumeHook !== undefined && delivery.span.isRecording()) {
+    runHook('consumeHook', config.consumeHook, delivery.span, {
       moduleVersion: ctx.moduleVersion,
       msg: hookMessage(message),
       queue: how.queue,
     });
   }
-  return { process, message, noAck: how.noAck };
+  return delivery;
 }
 
 function handlerDone(

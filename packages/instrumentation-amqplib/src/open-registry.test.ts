@@ -1,12 +1,29 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type ExpiryReason, OpenRegistry } from './open-registry';
+import { type Expiring, type ExpiryReason, OpenRegistry } from './open-registry';
 
+/** An entry named `name`: the registry keeps each entry's deadline on it. */
+class Entry implements Expiring {
+  expiresAt = 0;
+  constructor(readonly name: string) {}
+}
+
+/** A registry whose `add` takes names, and whose takes and expiries read as names. */
 function registry(maxEntries = 10) {
   const expired: [string, ExpiryReason][] = [];
-  const open = new OpenRegistry<number, string>({
+  const entries = new OpenRegistry<number, Entry>({
     maxEntries,
-    onExpire: (value, reason) => expired.push([value, reason]),
+    onExpire: (value, reason) => expired.push([value.name, reason]),
   });
+  const names = (values: Entry[]) => values.map((value) => value.name);
+  const open = {
+    add: (key: number, name: string, ttlMs: number) => entries.add(key, new Entry(name), ttlMs),
+    take: (key: number) => entries.take(key)?.name,
+    takeUpTo: (last: (key: number) => boolean) => names(entries.takeUpTo(last)),
+    takeAll: () => names(entries.takeAll()),
+    get size() {
+      return entries.size;
+    },
+  };
   return { open, expired };
 }
 
@@ -80,16 +97,16 @@ describe('OpenRegistry', () => {
 
   it('cancels its timer when everything is taken at once, and survives a throwing expiry callback', () => {
     vi.useFakeTimers();
-    const open = new OpenRegistry<number, string>({
+    const open = new OpenRegistry<number, Entry>({
       maxEntries: 10,
       onExpire: () => {
         throw new Error('bug in the callback');
       },
     });
-    open.add(1, 'a', 1_000);
+    open.add(1, new Entry('a'), 1_000);
     open.takeAll();
     expect(vi.getTimerCount()).toBe(0);
-    open.add(2, 'b', 1_000);
+    open.add(2, new Entry('b'), 1_000);
     expect(() => vi.advanceTimersByTime(1_001)).not.toThrow();
     expect(open.size).toBe(0);
   });

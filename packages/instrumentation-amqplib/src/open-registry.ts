@@ -3,17 +3,20 @@ import { safely } from '@mqtrail/core';
 /** Why an entry left the registry without being taken. */
 export type ExpiryReason = 'timeout' | 'overflow';
 
+/**
+ * What the registry holds. Each entry carries its own deadline, set by `add`, so that adding one
+ * allocates nothing besides the Map entry: this runs for every delivered message.
+ */
+export interface Expiring {
+  expiresAt: number;
+}
+
 export interface OpenRegistryOptions<V> {
   /** Most entries held; adding one more expires the oldest with reason `overflow`. */
   maxEntries: number;
   /** Called for every entry that times out or overflows, after it was removed. */
   onExpire: (value: V, reason: ExpiryReason) => void;
   now?: () => number;
-}
-
-interface Slot<V> {
-  value: V;
-  deadline: number;
 }
 
 /**
@@ -24,8 +27,8 @@ interface Slot<V> {
  * (If the timeout is changed at runtime, deadlines stop being in order; an entry then expires
  * at the latest when the older entries before it do, which keeps the bound.)
  */
-export class OpenRegistry<K, V> {
-  private readonly slots = new Map<K, Slot<V>>();
+export class OpenRegistry<K, V extends Expiring> {
+  private readonly slots = new Map<K, V>();
   private readonly options: OpenRegistryOptions<V>;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -46,41 +49,42 @@ export class OpenRegistry<K, V> {
       // Same key again (a redelivered tag cannot repeat on a channel, so this is a foreign caller):
       // the older entry can no longer be settled, so it expires now rather than leak.
       this.slots.delete(key);
-      this.expire(previous.value, 'overflow');
+      this.expire(previous, 'overflow');
     }
     const deadline = this.now() + ttlMs;
-    this.slots.set(key, { value, deadline });
+    value.expiresAt = deadline;
+    this.slots.set(key, value);
     if (this.slots.size > this.options.maxEntries) this.expireOldest();
     if (deadline < this.timerDeadline) this.schedule(deadline);
   }
 
   get(key: K): V | undefined {
-    return this.slots.get(key)?.value;
+    return this.slots.get(key);
   }
 
   take(key: K): V | undefined {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return undefined;
+    const value = this.slots.get(key);
+    if (value === undefined) return undefined;
     this.slots.delete(key);
     // The timer stays even when this empties the registry: a consumer that acks each message in
     // its handler empties it once per message, and arming a timer per message was visible in the
     // profile. A timer that finds nothing due costs one wake-up per timeout period, unref'd.
-    return slot.value;
+    return value;
   }
 
   /** Takes every entry from the oldest up to and including the first whose key passes `last`. */
   takeUpTo(isAtOrBefore: (key: K) => boolean): V[] {
     const taken: V[] = [];
-    for (const [key, slot] of this.slots) {
+    for (const [key, value] of this.slots) {
       if (!isAtOrBefore(key)) break;
       this.slots.delete(key);
-      taken.push(slot.value);
+      taken.push(value);
     }
     return taken;
   }
 
   takeAll(): V[] {
-    const taken = Array.from(this.slots.values(), (slot) => slot.value);
+    const taken = Array.from(this.slots.values());
     this.slots.clear();
     this.cancelTimer();
     return taken;
@@ -89,9 +93,9 @@ export class OpenRegistry<K, V> {
   private expireOldest(): void {
     const oldest = this.slots.entries().next();
     if (oldest.done) return;
-    const [key, slot] = oldest.value;
+    const [key, value] = oldest.value;
     this.slots.delete(key);
-    this.expire(slot.value, 'overflow');
+    this.expire(value, 'overflow');
   }
 
   /** Runs from a timer too, where a throw would crash the application: always guarded. */
@@ -119,13 +123,13 @@ export class OpenRegistry<K, V> {
     const now = this.now();
     const expired: V[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const [key, slot] of this.slots) {
-      if (slot.deadline > now) {
-        next = slot.deadline;
+    for (const [key, value] of this.slots) {
+      if (value.expiresAt > now) {
+        next = value.expiresAt;
         break;
       }
       this.slots.delete(key);
-      expired.push(slot.value);
+      expired.push(value);
     }
     if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
     for (const value of expired) this.expire(value, 'timeout');

@@ -4,19 +4,28 @@ import {
   extractMessage,
   injectHeaders,
   recordSpanError,
+  reportFailure,
   runHook,
   safely,
   startSendSpan,
 } from '@mqtrail/core';
-import { type Context, diag, isSpanContextValid, type Span } from '@opentelemetry/api';
-import { AmqpAttr, publishAttributes, publishDestination, publishLabels, SYSTEM } from './attributes';
+import { type Context, diag, INVALID_SPAN_CONTEXT, isSpanContextValid, type Span, trace } from '@opentelemetry/api';
+import {
+  AmqpAttr,
+  type PublishFacts,
+  publishAttributes,
+  publishDestination,
+  publishLabels,
+  publishTarget,
+  type ServerInfo,
+} from './attributes';
 import { existingStateOf, newRegistry, type PendingConfirm, stateOf } from './channel-state';
 import { serverOfChannel } from './connect';
 import type { AmqplibContext } from './context';
 import { ChannelClosedError, ConfirmTimeoutError, confirmFailure, ReturnedMessageError } from './errors';
 import { encodedTableSize, MAX_HEADER_TABLE_BYTES } from './header-size';
 import type { OpenRegistry } from './open-registry';
-import type { AmqpMessage, AmqpPublishOptions, PublishInfo } from './types';
+import type { AmqpMessage, AmqpPublishOptions, PublishInfo, ResolvedAmqplibConfig } from './types';
 
 type ConfirmCallback = (this: unknown, error: unknown, ...rest: unknown[]) => unknown;
 
@@ -28,16 +37,72 @@ type ConfirmCallback = (this: unknown, error: unknown, ...rest: unknown[]) => un
  */
 let publishingWithConfirm: object | undefined;
 
-/** One message on its way out: its span, and what to do once amqplib has written it. */
-interface OutgoingMessage {
-  readonly span: Span;
-  /** The options to hand to amqplib: a copy of the caller's, with propagation headers. */
-  readonly options: AmqpPublishOptions;
-  /** What the publish hooks are told; only built when one is configured. */
-  readonly info: PublishInfo | undefined;
+/**
+ * One message on its way out: what the caller asked for, its span, and what to do once amqplib has
+ * written it (on a confirm channel: once the broker confirmed it). The one object mqtrail allocates
+ * per publish besides the copies of options and headers; it is also what the span's attributes are
+ * built from, only when the span records (`publishAttributes` reads it as `PublishFacts`).
+ */
+class Publication implements PublishFacts, PendingConfirm {
+  span: Span = INVALID_SPAN;
+  /** What the publish hooks are told; only built for a recording span with a hook configured. */
+  info: PublishInfo | undefined;
   /** Records the operation duration; called once, when the span ends. */
-  readonly endTiming: (errorType?: string) => void;
+  endTiming: (errorType?: string) => void = noTiming;
+  /** Where a confirm channel keeps it until the confirm, and under which key (see `awaitConfirm`). */
+  registry: OpenRegistry<string, PendingConfirm> | undefined;
+  key = '';
+  /** When the registry ends it as timed out (set by `OpenRegistry.add`). */
+  expiresAt = 0;
+  private done = false;
+  private returned: Error | undefined;
+
+  constructor(
+    private readonly ctx: AmqplibContext,
+    private readonly channel: object,
+    readonly config: ResolvedAmqplibConfig,
+    readonly exchange: unknown,
+    readonly routingKey: unknown,
+    readonly content: unknown,
+    /** The options to hand to amqplib: a copy of the caller's, with propagation headers. */
+    readonly options: AmqpPublishOptions,
+    readonly confirm: boolean,
+  ) {}
+
+  get server(): ServerInfo | undefined {
+    return serverOfChannel(this.channel);
+  }
+
+  get captureBodySize(): boolean {
+    return this.config.captureBodySize;
+  }
+
+  markReturned(error: Error): void {
+    this.returned = error;
+  }
+
+  /** Ends the span: at the write on a plain channel, at the confirm (or close, or timeout) on a confirm channel. */
+  finish(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    // Awaiting a confirm, the span ends with the broker's answer; else at the write, with its error.
+    const awaited = this.registry !== undefined;
+    this.registry?.take(this.key);
+    const { span } = this;
+    const failure = error === null || error === undefined ? this.returned : awaited ? confirmFailure(error) : error;
+    const type = failure === undefined ? undefined : recordSpanError(span, failure);
+    const { publishConfirmHook } = this.ctx.config();
+    if (awaited && publishConfirmHook !== undefined && this.info !== undefined) {
+      // amqplib confirms an ack with `null`, as contrib passes it on; a returned message was acked too.
+      runHook('publishConfirmHook', publishConfirmHook, span, { ...this.info, confirmError: error ?? null });
+    }
+    this.endTiming(type);
+    span.end();
+  }
 }
+
+const INVALID_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+const noTiming = () => {};
 
 /** Replaces `publish` of the promise and callback Channel (and so `sendToQueue`, which calls it). */
 export function publish(ctx: AmqplibContext) {
@@ -51,27 +116,27 @@ export function publish(ctx: AmqplibContext) {
       ...rest: unknown[]
     ) {
       if (publishingWithConfirm === this) return original.call(this, exchange, routingKey, content, options, ...rest);
-      const outgoing = safely(
-        'starting a publish span',
-        () => startPublish(ctx, this, { exchange, routingKey, content, options, confirm: false }),
-        undefined,
-      );
+      // Guarded inline rather than through `safely`: no closure per message.
+      let outgoing: Publication | undefined;
+      try {
+        outgoing = startPublish(ctx, this, exchange, routingKey, content, options, false);
+      } catch (error) {
+        reportFailure('starting a publish span', error);
+      }
       if (outgoing === undefined) return original.call(this, exchange, routingKey, content, options, ...rest);
       let written: unknown;
       try {
         written = original.call(this, exchange, routingKey, content, outgoing.options, ...rest);
       } catch (error) {
-        safely('ending a failed publish span', () => endPublish(outgoing, error), undefined);
+        safely('ending a failed publish span', () => outgoing.finish(error), undefined);
         throw error;
       }
-      safely(
-        'ending a publish span',
-        () => {
-          noteBackpressure(outgoing.span, written);
-          endPublish(outgoing, undefined);
-        },
-        undefined,
-      );
+      try {
+        noteBackpressure(outgoing.span, written);
+        outgoing.finish(undefined);
+      } catch (error) {
+        reportFailure('ending a publish span', error);
+      }
       return written;
     };
 }
@@ -94,97 +159,92 @@ export function confirmPublish(ctx: AmqplibContext) {
     ) {
       // A truthy non-function callback makes amqplib throw when the confirm arrives; leave it be.
       const trackable = callback === undefined || callback === null || typeof callback === 'function';
-      const outgoing = trackable
-        ? safely(
-            'starting a publish span',
-            () => startPublish(ctx, this, { exchange, routingKey, content, options, confirm: true }),
-            undefined,
-          )
-        : undefined;
+      let outgoing: Publication | undefined;
+      if (trackable) {
+        try {
+          outgoing = startPublish(ctx, this, exchange, routingKey, content, options, true);
+        } catch (error) {
+          reportFailure('starting a publish span', error);
+        }
+      }
       if (outgoing === undefined) return original.call(this, exchange, routingKey, content, options, callback, ...rest);
 
-      const pending = safely('tracking a publisher confirm', () => awaitConfirm(ctx, this, outgoing), undefined);
+      const tracked = outgoing;
+      let pending = false;
+      try {
+        awaitConfirm(ctx, this, tracked);
+        pending = true;
+      } catch (error) {
+        reportFailure('tracking a publisher confirm', error);
+      }
       const onConfirm: ConfirmCallback = function (this: unknown, error, ...more) {
-        if (pending !== undefined) safely('ending a confirmed publish span', () => pending.finish(error), undefined);
+        if (pending) safely('ending a confirmed publish span', () => tracked.finish(error), undefined);
         if (typeof callback === 'function') return (callback as ConfirmCallback).call(this, error, ...more);
       };
       let written: unknown;
       const outer = publishingWithConfirm;
       publishingWithConfirm = this;
       try {
-        written = original.call(this, exchange, routingKey, content, outgoing.options, onConfirm, ...rest);
+        written = original.call(this, exchange, routingKey, content, tracked.options, onConfirm, ...rest);
       } catch (error) {
-        safely(
-          'ending a failed publish span',
-          () => (pending ? pending.finish(error) : endPublish(outgoing, error)),
-          undefined,
-        );
+        safely('ending a failed publish span', () => tracked.finish(error), undefined);
         throw error;
       } finally {
         publishingWithConfirm = outer;
       }
-      safely(
-        'recording backpressure',
-        () => {
-          noteBackpressure(outgoing.span, written);
-          // Confirm tracking failed to start: end at the write, as on a plain channel.
-          if (pending === undefined) endPublish(outgoing, undefined);
-        },
-        undefined,
-      );
+      try {
+        noteBackpressure(tracked.span, written);
+        // Confirm tracking failed to start: end at the write, as on a plain channel.
+        if (!pending) tracked.finish(undefined);
+      } catch (error) {
+        reportFailure('recording backpressure', error);
+      }
       return written;
     };
 }
 
-interface PublishArgs {
-  exchange: unknown;
-  routingKey: unknown;
-  content: unknown;
-  options: unknown;
-  confirm: boolean;
-}
-
-/** Span first, then the user's hook, then context injection last, so no hook can change what goes on the wire. */
-function startPublish(ctx: AmqplibContext, channel: object, args: PublishArgs): OutgoingMessage {
+/**
+ * Span first, then the user's hook, then context injection last, so no hook can change what goes
+ * on the wire. Unsampled, this is the fast path: the span costs the SDK the least it can, no
+ * attributes or hook arguments are built, and what remains is the send count, the timing, and the
+ * headers that carry the (unsampled) trace context and the chain on.
+ */
+function startPublish(
+  ctx: AmqplibContext,
+  channel: object,
+  exchange: unknown,
+  routingKey: unknown,
+  content: unknown,
+  rawOptions: unknown,
+  confirm: boolean,
+): Publication {
   const config = ctx.config();
-  const destination = publishDestination(args.exchange, args.routingKey);
-  const options = copyOptions(args.options);
+  const destination = publishDestination(exchange, routingKey);
+  const options = copyOptions(rawOptions);
+  const outgoing = new Publication(ctx, channel, config, exchange, routingKey, content, options, confirm);
   const {
     span,
     context: sendContext,
     chain,
-  } = startSendSpan(ctx.tracer, {
-    system: SYSTEM,
-    destination,
-    attributes: () =>
-      publishAttributes({
-        exchange: args.exchange,
-        routingKey: args.routingKey,
-        options,
-        content: args.content,
-        server: serverOfChannel(channel),
-        captureBodySize: config.captureBodySize,
-        confirm: args.confirm,
-      }),
-  });
+  } = startSendSpan(ctx.tracer, publishTarget(destination), publishAttributes, outgoing);
+  outgoing.span = span;
   const labels = publishLabels(destination);
   ctx.metrics.recordSent(labels);
-  const endTiming = ctx.metrics.startOperation(labels);
-  const info: PublishInfo | undefined =
-    config.publishHook || config.publishConfirmHook
-      ? {
-          moduleVersion: ctx.moduleVersion,
-          exchange: typeof args.exchange === 'string' ? args.exchange : '',
-          routingKey: typeof args.routingKey === 'string' ? args.routingKey : '',
-          content: args.content as Buffer,
-          // Hooks get a copy of their own: what they change never reaches the wire.
-          options: hookCopy(options),
-          isConfirmChannel: args.confirm,
-        }
-      : undefined;
-  if (info !== undefined) runHook('publishHook', config.publishHook, span, info);
+  outgoing.endTiming = ctx.metrics.startOperation(labels);
+  if ((config.publishHook !== undefined || config.publishConfirmHook !== undefined) && span.isRecording()) {
+    outgoing.info = {
+      moduleVersion: ctx.moduleVersion,
+      exchange: typeof exchange === 'string' ? exchange : '',
+      routingKey: typeof routingKey === 'string' ? routingKey : '',
+      content: content as Buffer,
+      // Hooks get a copy of their own: what they change never reaches the wire.
+      options: hookCopy(options),
+      isConfirmChannel: confirm,
+    };
+    runHook('publishHook', config.publishHook, span, outgoing.info);
+  }
   options.headers = headersToSend(span, sendContext, chain, options);
-  return { span, options, info, endTiming };
+  return outgoing;
 }
 
 function hookCopy(options: AmqpPublishOptions): AmqpPublishOptions {
@@ -193,15 +253,9 @@ function hookCopy(options: AmqpPublishOptions): AmqpPublishOptions {
   return copy;
 }
 
-function endPublish(outgoing: OutgoingMessage, error: unknown): void {
-  const type = error === undefined ? undefined : recordSpanError(outgoing.span, error);
-  outgoing.endTiming(type);
-  outgoing.span.end();
-}
-
 function noteBackpressure(span: Span, written: unknown): void {
   // amqplib still sends the message; false means its buffer is full and the app should await 'drain'.
-  if (written === false) {
+  if (written === false && span.isRecording()) {
     span.setAttribute(AmqpAttr.PUBLISH_BACKPRESSURE, true);
     span.addEvent('backpressure');
   }
@@ -264,54 +318,18 @@ function carbonCopySize(value: unknown): number {
 let unkeyedPublishes = 0;
 
 /** Registers a confirm-channel publish so the confirm, a return, the channel closing or a timeout can end it. */
-function awaitConfirm(ctx: AmqplibContext, channel: object, outgoing: OutgoingMessage): PendingConfirm {
+function awaitConfirm(ctx: AmqplibContext, channel: object, outgoing: Publication): void {
   const state = stateOf(channel);
   state.confirms ??= newRegistry<string, PendingConfirm>((expired) =>
     expired.finish(new ConfirmTimeoutError(ctx.config().confirmTimeoutMs)),
   );
   const spanContext = outgoing.span.spanContext();
-  // The span id is how a returned message finds its span; without an SDK every id is the invalid
-  // one, so fall back to a counter to keep keys unique.
+  // The span id is how a returned message finds its span (sampled or not: the SDK gives every span
+  // an id); without an SDK every id is the invalid one, so fall back to a counter to keep keys unique.
   const key = isSpanContextValid(spanContext) ? spanContext.spanId : `unsampled-${++unkeyedPublishes}`;
-  const pending = new ConfirmWait(ctx, outgoing, state.confirms, key);
-  state.confirms.add(key, pending, ctx.config().confirmTimeoutMs);
-  return pending;
-}
-
-class ConfirmWait implements PendingConfirm {
-  private done = false;
-  private returned: Error | undefined;
-
-  constructor(
-    private readonly ctx: AmqplibContext,
-    private readonly outgoing: OutgoingMessage,
-    private readonly registry: OpenRegistry<string, PendingConfirm>,
-    private readonly key: string,
-  ) {}
-
-  get span(): Span {
-    return this.outgoing.span;
-  }
-
-  markReturned(error: Error): void {
-    this.returned = error;
-  }
-
-  finish(error: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    this.registry.take(this.key);
-    const { span, info, endTiming } = this.outgoing;
-    const failure = error === null || error === undefined ? this.returned : confirmFailure(error);
-    const type = failure === undefined ? undefined : recordSpanError(span, failure);
-    const { publishConfirmHook } = this.ctx.config();
-    if (publishConfirmHook !== undefined && info !== undefined) {
-      // amqplib confirms an ack with `null`, as contrib passes it on; a returned message was acked too.
-      runHook('publishConfirmHook', publishConfirmHook, span, { ...info, confirmError: error ?? null });
-    }
-    endTiming(type);
-    span.end();
-  }
+  state.confirms.add(key, outgoing, ctx.config().confirmTimeoutMs);
+  outgoing.registry = state.confirms;
+  outgoing.key = key;
 }
 
 /**

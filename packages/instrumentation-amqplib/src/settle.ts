@@ -1,4 +1,4 @@
-import { type AnyFunction, runHook, type SettleOutcome, safely } from '@mqtrail/core';
+import { type AnyFunction, reportFailure, runHook, type SettleOutcome } from '@mqtrail/core';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { existingStateOf, newRegistry, type OpenDelivery, stateOf } from './channel-state';
 import type { AmqplibContext } from './context';
@@ -48,16 +48,18 @@ export function endAutoAcked(ctx: AmqplibContext, channel: object, delivery: Ope
 }
 
 function finish(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlement): void {
-  const { process, message, handlerError } = delivery;
-  if (process.isEnded) return;
+  const { message, handlerError } = delivery;
+  if (delivery.isEnded) return;
   // Set before the hook, as contrib does, so a consumeEndHook sees (and may change) the status.
   // An error to record sets its own ERROR status with its message when the span ends.
-  if (settlement.failure !== undefined && settlement.error === undefined && handlerError === undefined) {
-    process.span.setStatus({ code: SpanStatusCode.ERROR, message: settlement.failure });
+  // Span and hook work only for a span that records; the outcome's metrics are recorded regardless.
+  const recording = delivery.span.isRecording();
+  if (recording && settlement.failure !== undefined && settlement.error === undefined && handlerError === undefined) {
+    delivery.span.setStatus({ code: SpanStatusCode.ERROR, message: settlement.failure });
   }
   const { consumeEndHook } = ctx.config();
-  if (consumeEndHook !== undefined) {
-    runHook('consumeEndHook', consumeEndHook, process.span, {
+  if (consumeEndHook !== undefined && recording) {
+    runHook('consumeEndHook', consumeEndHook, delivery.span, {
       moduleVersion: ctx.moduleVersion,
       msg: hookMessage(message),
       rejected: settlement.rejected,
@@ -66,32 +68,55 @@ function finish(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlem
     });
   }
   // The handler's own failure is the root cause; keep it on the span even when the end has another.
-  if (handlerError !== undefined && settlement.error !== undefined) {
-    process.span.recordException(handlerError instanceof Error ? handlerError : String(handlerError));
+  if (recording && handlerError !== undefined && settlement.error !== undefined) {
+    delivery.span.recordException(handlerError instanceof Error ? handlerError : String(handlerError));
   }
-  process.end({ outcome: settlement.outcome, error: settlement.error ?? handlerError });
+  delivery.end({ outcome: settlement.outcome, error: settlement.error ?? handlerError });
 }
 
-function settle(ctx: AmqplibContext, taken: OpenDelivery[], settlement: Settlement): void {
-  for (const delivery of taken) {
-    // A noAck delivery in the same registry is already settled by the broker, whatever the app calls.
-    finish(ctx, delivery, delivery.noAck ? AUTO_ACKED : settlement);
+/**
+ * Ends the spans the application settled: the delivery of `message`, or with `allUpTo` every open
+ * one up to it (delivery tags grow per channel). Inline-guarded, with no array or closure for the
+ * common case of one message: this runs for every ack.
+ */
+function settle(
+  ctx: AmqplibContext,
+  channel: object,
+  message: unknown,
+  allUpTo: boolean,
+  settlement: Settlement,
+): void {
+  try {
+    const deliveries = existingStateOf(channel)?.deliveries;
+    const tag = deliveryTagOf(message);
+    if (deliveries === undefined || tag === undefined) return;
+    if (!allUpTo) {
+      const one = deliveries.take(tag);
+      if (one !== undefined) settleOne(ctx, one, settlement);
+      return;
+    }
+    for (const delivery of deliveries.takeUpTo((open) => open <= tag)) settleOne(ctx, delivery, settlement);
+  } catch (error) {
+    reportFailure('ending settled message spans', error);
   }
+}
+
+function settleAll(ctx: AmqplibContext, channel: object, settlement: Settlement): void {
+  try {
+    for (const delivery of takeAll(channel)) settleOne(ctx, delivery, settlement);
+  } catch (error) {
+    reportFailure('ending settled message spans', error);
+  }
+}
+
+function settleOne(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlement): void {
+  // A noAck delivery in the same registry is already settled by the broker, whatever the app calls.
+  finish(ctx, delivery, delivery.noAck ? AUTO_ACKED : settlement);
 }
 
 function deliveryTagOf(message: unknown): number | undefined {
   const tag = (message as { fields?: { deliveryTag?: unknown } } | null)?.fields?.deliveryTag;
   return typeof tag === 'number' ? tag : undefined;
-}
-
-/** One message, or with `allUpTo` every open one up to it (delivery tags grow per channel). */
-function takeFor(channel: object, message: unknown, allUpTo: boolean): OpenDelivery[] {
-  const deliveries = existingStateOf(channel)?.deliveries;
-  const tag = deliveryTagOf(message);
-  if (deliveries === undefined || tag === undefined) return [];
-  if (allUpTo) return deliveries.takeUpTo((open) => open <= tag);
-  const one = deliveries.take(tag);
-  return one === undefined ? [] : [one];
 }
 
 function takeAll(channel: object): OpenDelivery[] {
@@ -103,14 +128,21 @@ function takeAll(channel: object): OpenDelivery[] {
  * lib/api_args.js), else `drop`, which is a failure (see `Settlement.failure`).
  */
 function rejection(endOperation: EndOperation, requeue: unknown): Settlement {
-  if (requeue === undefined || requeue) return { outcome: 'requeue', endOperation, rejected: true };
-  return {
-    outcome: 'drop',
-    endOperation,
-    rejected: true,
-    failure: `${endOperation} called on message without requeue`,
-  };
+  const requeued = requeue === undefined || Boolean(requeue);
+  const key = `${endOperation}:${requeued}`;
+  let settlement = REJECTIONS.get(key);
+  if (settlement === undefined) {
+    settlement = requeued
+      ? { outcome: 'requeue', endOperation, rejected: true }
+      : { outcome: 'drop', endOperation, rejected: true, failure: `${endOperation} called on message without requeue` };
+    REJECTIONS.set(key, settlement);
+  }
+  return settlement;
 }
+
+/** The few settlements of a nack or reject, built once each: settling allocates nothing per message. */
+const REJECTIONS = new Map<string, Settlement>();
+const ACKED_ALL: Settlement = { outcome: 'ack', endOperation: EndOperation.AckAll, rejected: false };
 
 // Each wrapper calls amqplib first: if it throws (the channel is closing), nothing was settled, and
 // the channel's close ends the span instead.
@@ -120,11 +152,7 @@ export function ack(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
     function ack(this: object, message: unknown, allUpTo: unknown, ...rest: unknown[]) {
       const result = original.call(this, message, allUpTo, ...rest);
-      safely(
-        'ending acked message spans',
-        () => settle(ctx, takeFor(this, message, Boolean(allUpTo)), ACKED),
-        undefined,
-      );
+      settle(ctx, this, message, Boolean(allUpTo), ACKED);
       return result;
     };
 }
@@ -134,11 +162,7 @@ export function nack(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
     function nack(this: object, message: unknown, allUpTo: unknown, requeue: unknown, ...rest: unknown[]) {
       const result = original.call(this, message, allUpTo, requeue, ...rest);
-      safely(
-        'ending nacked message spans',
-        () => settle(ctx, takeFor(this, message, Boolean(allUpTo)), rejection(EndOperation.Nack, requeue)),
-        undefined,
-      );
+      settle(ctx, this, message, Boolean(allUpTo), rejection(EndOperation.Nack, requeue));
       return result;
     };
 }
@@ -148,11 +172,7 @@ export function reject(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
     function reject(this: object, message: unknown, requeue: unknown, ...rest: unknown[]) {
       const result = original.call(this, message, requeue, ...rest);
-      safely(
-        'ending rejected message spans',
-        () => settle(ctx, takeFor(this, message, false), rejection(EndOperation.Reject, requeue)),
-        undefined,
-      );
+      settle(ctx, this, message, false, rejection(EndOperation.Reject, requeue));
       return result;
     };
 }
@@ -162,11 +182,7 @@ export function ackAll(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
     function ackAll(this: object, ...args: unknown[]) {
       const result = original.apply(this, args);
-      safely(
-        'ending acked message spans',
-        () => settle(ctx, takeAll(this), { outcome: 'ack', endOperation: EndOperation.AckAll, rejected: false }),
-        undefined,
-      );
+      settleAll(ctx, this, ACKED_ALL);
       return result;
     };
 }
@@ -176,11 +192,7 @@ export function nackAll(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
     function nackAll(this: object, requeue: unknown, ...rest: unknown[]) {
       const result = original.call(this, requeue, ...rest);
-      safely(
-        'ending nacked message spans',
-        () => settle(ctx, takeAll(this), rejection(EndOperation.NackAll, requeue)),
-        undefined,
-      );
+      settleAll(ctx, this, rejection(EndOperation.NackAll, requeue));
       return result;
     };
 }

@@ -13,12 +13,17 @@ import {
   type MetricLabels,
   SEMCONV_NAMES,
   type SemconvNames,
+  SpanTargets,
   setRenamed,
 } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import { isObject } from './fields';
 
 export const SYSTEM = MessagingSystems.KAFKA;
+
+/** Names, kinds and sampling-relevant attributes of `send` and `process` spans, one per topic. */
+export const sendTargets = new SpanTargets(SYSTEM, 'send', 'send');
+export const processTargets = new SpanTargets(SYSTEM, 'process', 'process');
 
 /** What mqtrail knows about the `Kafka` client a producer or consumer was created from. */
 export interface ClientInfo {

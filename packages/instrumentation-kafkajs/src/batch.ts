@@ -15,8 +15,9 @@ import {
   safely,
   spanName,
   startConsumeSpan,
+  startMode,
 } from '@mqtrail/core';
-import { type Context, context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Batch, KafkaMessage } from 'kafkajs';
 import {
   batchAttributes,
@@ -25,17 +26,12 @@ import {
   offsetNumber,
   processAttributes,
   processLabels,
-  SYSTEM,
+  processTargets,
   timestampMs,
 } from './attributes';
-import { isObject } from './fields';
+import { type Fields, isObject } from './fields';
 import { failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
-
-interface MessageFacts {
-  extracted: ExtractedMessage;
-  duplicate: boolean;
-}
 
 /** What `traceBatchMessage` needs to know about a batch the instrumentation traced. */
 interface TracedBatch {
@@ -46,7 +42,12 @@ interface TracedBatch {
   span: Span;
   /** Context the batch handler runs in. */
   context: Context;
-  facts: Map<object, MessageFacts>;
+  /** What each message's headers said, extracted once for the batch and again for none of its messages. */
+  extracted: Map<object, ExtractedMessage>;
+  /** The messages this consumer scope had seen before. */
+  duplicates: Set<object>;
+  /** Builds a message's `process` span attributes, only when that span records. */
+  attributes: (message: Fields) => Attributes;
 }
 
 // Keyed by kafkajs's batch object, so the entry goes away with the batch.
@@ -68,8 +69,14 @@ export function beginBatch(
   const partition = Number(batch.partition);
   const labels = processLabels(scope, topic, partition);
   const now = Date.now();
+  const ambient = context.active();
+  // Links to every message's creation context go to the sampler of a root batch span, and into a
+  // batch span under a sampled parent; under an unsampled one none is built (see core's `startMode`)
+  // unless the span records after all.
+  const mode = startMode(ambient);
   const links: Link[] = [];
-  const facts = new Map<object, MessageFacts>();
+  const extractedMessages = new Map<object, ExtractedMessage>();
+  const duplicates = new Set<object>();
   const origins: number[] = [];
   const firstSeen: string[] = [];
   const messages: unknown[] = batch.messages;
@@ -77,28 +84,47 @@ export function beginBatch(
   for (const message of messages) {
     if (!isObject(message)) continue;
     const extracted = extractMessage(message.headers);
-    if (extracted.creation !== undefined) links.push({ context: extracted.creation });
+    if (extracted.creation !== undefined && mode !== 'unsampled') links.push({ context: extracted.creation });
     const sentAt = extracted.chain?.sentAt ?? timestampMs(message.timestamp) ?? now;
     ctx.metrics.recordDeliveryLatency(labels, sentAt, now);
     origins.push(extracted.chain?.originAt ?? sentAt);
     const identity = messageIdentity(extracted, topic, partition, message.offset);
     const duplicate = ctx.duplicates.check(scope.groupId, identity);
     if (!duplicate) firstSeen.push(identity);
-    if (duplicate) ctx.metrics.recordDuplicate(labels);
-    facts.set(message, { extracted, duplicate });
+    if (duplicate) {
+      ctx.metrics.recordDuplicate(labels);
+      duplicates.add(message);
+    }
+    extractedMessages.set(message, extracted);
     const offset = offsetNumber(message.offset);
     if (offset !== undefined) ctx.commits.delivered(scope.groupId, topic, partition, offset);
   }
   ctx.metrics.recordConsumed(labels, messages.length);
 
-  const ambient = context.active();
   const span = ctx.tracer.startSpan(
     spanName('process', topic),
     { kind: SpanKind.CONSUMER, attributes: batchAttributes(scope, topic, partition, messages.length), links },
     ambient,
   );
+  if (mode === 'unsampled' && span.isRecording() && typeof span.addLinks === 'function') {
+    const late: Link[] = [];
+    for (const extracted of extractedMessages.values()) {
+      if (extracted.creation !== undefined) late.push({ context: extracted.creation });
+    }
+    span.addLinks(late);
+  }
   const endTiming = ctx.metrics.startProcess(labels);
-  const traced: TracedBatch = { ctx, scope, topic, partition, span, context: trace.setSpan(ambient, span), facts };
+  const traced: TracedBatch = {
+    ctx,
+    scope,
+    topic,
+    partition,
+    span,
+    context: trace.setSpan(ambient, span),
+    extracted: extractedMessages,
+    duplicates,
+    attributes: (message) => processAttributes(scope, partition, message, ctx.config()),
+  };
   tracedBatches.set(batch, traced);
   const end = (error: unknown) => {
     // kafkajs delivers a failed batch again: that is a retry of unfinished work, not a duplicate.
@@ -132,19 +158,18 @@ function startBatchMessage(batch: unknown, message: unknown): { span: Span; cont
   if (!isObject(batch) || !isObject(message)) return undefined;
   const traced = tracedBatches.get(batch);
   if (traced === undefined) return undefined;
-  const { ctx, scope, topic, partition } = traced;
+  const { ctx, topic, partition } = traced;
   const config = ctx.config();
-  const facts = traced.facts.get(message) ?? { extracted: extractMessage(message.headers), duplicate: false };
   const { span, context: handlerContext } = startConsumeSpan(ctx.tracer, {
-    system: SYSTEM,
-    destination: topic,
-    message: facts.extracted,
+    target: processTargets.get(topic),
+    message: traced.extracted.get(message) ?? extractMessage(message.headers),
     useLinksForConsume: config.useLinksForConsume,
-    attributes: () => processAttributes(scope, partition, message, config),
+    attributes: traced.attributes,
+    subject: message,
     fallbackSentAt: timestampMs(message.timestamp),
   });
-  if (facts.duplicate) span.setAttribute(Attr.DUPLICATE, true);
   if (span.isRecording()) {
+    if (traced.duplicates.has(message)) span.setAttribute(Attr.DUPLICATE, true);
     runHook('consumerHook', config.consumerHook, span, {
       topic,
       partition,

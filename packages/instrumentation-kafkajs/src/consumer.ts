@@ -3,7 +3,16 @@
  * batch.ts) with the handler running inside it, plus what kafkajs reports through its public
  * instrumentation events: offset commits (settle outcome `commit`) and consumer lag.
  */
-import { type AnyFunction, extractMessage, MessageProcess, runHook, safely, wrapAll } from '@mqtrail/core';
+import {
+  type AnyFunction,
+  extractMessage,
+  MessageProcess,
+  reportFailure,
+  runHook,
+  safely,
+  wrapAll,
+} from '@mqtrail/core';
+import type { Attributes } from '@opentelemetry/api';
 import type { KafkaMessage } from 'kafkajs';
 import {
   type ConsumerScope,
@@ -12,36 +21,41 @@ import {
   partitionNumber,
   processAttributes,
   processLabels,
-  SYSTEM,
+  processTargets,
   timestampMs,
 } from './attributes';
 import { traceEachBatch } from './batch';
 import { type Fields, isObject } from './fields';
-import { failure, runTraced } from './run-traced';
+import { runProcess } from './run-traced';
 import type { WrapContext } from './wrap-context';
 
 /**
- * Starts the `process` span of one delivered message, or undefined when the payload is not the
- * shape kafkajs delivers or the topic is ignored (the handler then runs untraced).
+ * Starts the `process` span of one delivered message (the `eachMessage` payload, from which
+ * `attributes` builds the span's further attributes if it records), or undefined when the payload
+ * is not the shape kafkajs delivers or the topic is ignored (the handler then runs untraced).
+ *
+ * Unsampled, this is the fast path: the span costs the SDK the least it can, no attributes, links
+ * or hook arguments are built, and what remains is what sampling cannot switch off: the trace
+ * context and chain for the handler, the metrics, the duplicate check and commit accounting.
  */
 export function beginMessage(
   ctx: WrapContext,
   scope: ConsumerScope,
-  topic: unknown,
-  partition: unknown,
-  message: unknown,
+  payload: Fields,
+  attributes: (payload: Fields) => Attributes,
 ): MessageProcess | undefined {
+  const { topic, partition, message } = payload;
   if (typeof topic !== 'string' || !Number.isInteger(partition) || !isObject(message)) return undefined;
   const config = ctx.config();
   if (config.isIgnored(topic)) return undefined;
   const partitionId = Number(partition);
   const extracted = extractMessage(message.headers);
   const process = new MessageProcess(ctx, {
-    system: SYSTEM,
-    destination: topic,
+    target: processTargets.get(topic),
     message: extracted,
     useLinksForConsume: config.useLinksForConsume,
-    attributes: () => processAttributes(scope, partitionId, message, config),
+    attributes,
+    subject: payload,
     fallbackSentAt: timestampMs(message.timestamp),
     labels: processLabels(scope, topic, partitionId),
     duplicateScope: scope.groupId,
@@ -69,19 +83,19 @@ export function beginMessage(
  * many messages at once, which the COMMIT_OFFSETS listener counts.
  */
 export function traceEachMessage(ctx: WrapContext, scope: ConsumerScope, handler: AnyFunction): AnyFunction {
+  // One function per consumer, not a closure per message; it runs only for a span that records.
+  const attributes = (payload: Fields) =>
+    processAttributes(scope, Number(payload.partition), payload.message as Fields, ctx.config());
   return function eachMessage(this: unknown, payload: unknown, ...rest: unknown[]) {
-    const process = safely(
-      'starting a kafkajs process span',
-      () =>
-        isObject(payload) ? beginMessage(ctx, scope, payload.topic, payload.partition, payload.message) : undefined,
-      undefined,
-    );
+    // Guarded inline rather than through `safely`: no closure per message.
+    let process: MessageProcess | undefined;
+    try {
+      process = isObject(payload) ? beginMessage(ctx, scope, payload, attributes) : undefined;
+    } catch (error) {
+      reportFailure('starting a kafkajs process span', error);
+    }
     if (process === undefined) return handler.call(this, payload, ...rest);
-    return runTraced(
-      process.context,
-      () => handler.call(this, payload, ...rest),
-      (outcome) => process.end({ error: failure(outcome) }),
-    );
+    return runProcess(process, () => handler.call(this, payload, ...rest));
   };
 }
 

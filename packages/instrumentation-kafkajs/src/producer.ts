@@ -16,7 +16,7 @@ import {
 } from '@mqtrail/core';
 import { context, type Span } from '@opentelemetry/api';
 import type { Message } from 'kafkajs';
-import { type ClientInfo, partitionsByTopic, SYSTEM, sendAttributes } from './attributes';
+import { type ClientInfo, partitionsByTopic, SYSTEM, sendAttributes, sendTargets } from './attributes';
 import { type Fields, isObject } from './fields';
 import { type CallOutcome, failure, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
@@ -30,16 +30,16 @@ export interface TopicMessages {
   messages: readonly SendableMessage[];
 }
 
-interface MessageSpan {
-  span: Span;
-  topic: string;
-  /** Set when the caller chose the partition; otherwise learned from the broker's answer. */
-  partition: number | undefined;
-}
-
-/** The spans of one send call and the timer of the call itself. */
+/**
+ * The spans of one send call, the topic and partition of each, and the timer of the call itself.
+ * Parallel arrays rather than an object per message: what each message needs after the ack (its
+ * span ended, its count under its partition) is kept without allocating for it.
+ */
 export interface TracedSend {
-  spans: MessageSpan[];
+  spans: Span[];
+  topics: string[];
+  /** Set when the caller chose the partition; otherwise learned from the broker's answer. */
+  partitions: (number | undefined)[];
   endTiming: (errorType?: string) => void;
 }
 
@@ -82,20 +82,23 @@ export function startSend(
 ): { outgoing: (Fields[] | undefined)[]; traced: TracedSend } | undefined {
   const config = ctx.config();
   if (batches.every((batch) => config.isIgnored(batch.topic))) return undefined;
-  const spans: MessageSpan[] = [];
+  const traced: TracedSend = { spans: [], topics: [], partitions: [], endTiming: noTiming };
+  // One function per call, not a closure per message; it runs only for a span that records.
+  const attributes = (message: SendableMessage) => sendAttributes(client, message, config);
+  const parent = context.active();
+  const now = Date.now();
   const traceMessage = (topic: string, message: SendableMessage): Fields => {
     const {
       span,
       context: sendContext,
       chain,
-    } = startSendSpan(ctx.tracer, {
-      system: SYSTEM,
-      destination: topic,
-      attributes: () => sendAttributes(client, message, config),
-    });
-    const partition = Number.isInteger(message.partition) ? Number(message.partition) : undefined;
-    spans.push({ span, topic, partition });
-    if (span.isRecording()) runHook('producerHook', config.producerHook, span, { topic, message });
+    } = startSendSpan(ctx.tracer, sendTargets.get(topic), attributes, message, parent, now);
+    traced.spans.push(span);
+    traced.topics.push(topic);
+    traced.partitions.push(Number.isInteger(message.partition) ? Number(message.partition) : undefined);
+    if (config.producerHook !== undefined && span.isRecording()) {
+      runHook('producerHook', config.producerHook, span, { topic, message });
+    }
     return { ...message, headers: injectHeaders(sendContext, chain, message.headers) };
   };
   let outgoing: (Fields[] | undefined)[];
@@ -105,15 +108,18 @@ export function startSend(
     );
   } catch (error) {
     // The call goes out untraced: spans already started must not stay open.
-    for (const { span } of spans) span.end();
+    for (const span of traced.spans) span.end();
     throw error;
   }
   const topics = new Set(batches.map((batch) => batch.topic));
   const labels: MetricLabels = { system: SYSTEM, operation: 'send' };
   // One call may span topics; only a single-topic call has a destination to label its duration with.
   if (topics.size === 1) labels.destination = batches[0]?.topic;
-  return { outgoing, traced: { spans, endTiming: ctx.metrics.startOperation(labels) } };
+  traced.endTiming = ctx.metrics.startOperation(labels);
+  return { outgoing, traced };
 }
+
+const noTiming = () => {};
 
 /**
  * Ends every span of a send call once the broker answered: partition from the produce response
@@ -123,23 +129,36 @@ export function finishSend(ctx: WrapContext, traced: TracedSend, outcome: CallOu
   const error = failure(outcome);
   const partitions = outcome.failed ? new Map<string, number | null>() : partitionsByTopic(outcome.value);
   const type = outcome.failed ? errorType(error) : undefined;
-  const counts = new Map<string, { labels: MetricLabels; count: number }>();
-  for (const { span, topic, partition: chosen } of traced.spans) {
+  // Per topic, then per partition: counted without building a key string per message.
+  const counts = new Map<string, Map<number | undefined, { labels: MetricLabels; count: number }>>();
+  const { spans, topics } = traced;
+  for (let index = 0; index < spans.length; index++) {
+    const span = spans[index] as Span;
+    const topic = topics[index] as string;
+    const chosen = traced.partitions[index];
     const partition = chosen ?? partitions.get(topic) ?? undefined;
-    if (chosen === undefined && partition !== undefined)
-      span.setAttribute(Attr.DESTINATION_PARTITION_ID, String(partition));
-    if (outcome.failed) recordSpanError(span, error);
+    if (span.isRecording()) {
+      if (chosen === undefined && partition !== undefined)
+        span.setAttribute(Attr.DESTINATION_PARTITION_ID, String(partition));
+      if (outcome.failed) recordSpanError(span, error);
+    }
     span.end();
-    const key = `${topic}\u0000${partition ?? ''}`;
-    const tally = counts.get(key);
+    let byPartition = counts.get(topic);
+    if (byPartition === undefined) {
+      byPartition = new Map();
+      counts.set(topic, byPartition);
+    }
+    const tally = byPartition.get(partition);
     if (tally !== undefined) tally.count += 1;
     else
-      counts.set(key, {
+      byPartition.set(partition, {
         labels: { system: SYSTEM, operation: 'send', destination: topic, partition, errorType: type },
         count: 1,
       });
   }
-  for (const { labels, count } of counts.values()) ctx.metrics.recordSent(labels, count);
+  for (const byPartition of counts.values()) {
+    for (const { labels, count } of byPartition.values()) ctx.metrics.recordSent(labels, count);
+  }
   traced.endTiming(type);
 }
 

@@ -1,4 +1,4 @@
-import { safely } from '@mqtrail/core';
+import { type MessageProcess, type ProcessEnd, reportFailure, safely } from '@mqtrail/core';
 import { type Context, context } from '@opentelemetry/api';
 
 /** How a traced call ended: what it returned or resolved to, or what it threw or rejected with. */
@@ -46,4 +46,42 @@ export function runTraced<T>(active: Context, call: () => T, onEnd: (outcome: Ca
 export function failure(outcome: CallOutcome): unknown {
   if (!outcome.failed) return undefined;
   return outcome.error === undefined ? null : outcome.error;
+}
+
+const SUCCEEDED: ProcessEnd = {};
+
+/**
+ * `runTraced` for one consumed message's handler, ending its `MessageProcess` with the handler's
+ * error, if any: the same contract, without an outcome object and two closures more per message.
+ */
+export function runProcess<T>(process: MessageProcess, call: () => T): T {
+  let result: T;
+  try {
+    result = context.with(process.context, call);
+  } catch (error) {
+    endProcess(process, { error: error === undefined ? null : error });
+    throw error;
+  }
+  if (!isThenable(result)) {
+    endProcess(process, SUCCEEDED);
+    return result;
+  }
+  return result.then(
+    (value) => {
+      endProcess(process, SUCCEEDED);
+      return value;
+    },
+    (error: unknown) => {
+      endProcess(process, { error: error === undefined ? null : error });
+      throw error;
+    },
+  ) as T;
+}
+
+function endProcess(process: MessageProcess, end: ProcessEnd): void {
+  try {
+    process.end(end);
+  } catch (error) {
+    reportFailure('ending a span', error);
+  }
 }
