@@ -335,8 +335,9 @@ describe('mqtrail', () => {
     expect(auditHelp.stdout).toContain('--fail-on <kinds>');
     expect(auditHelp.stdout).toContain('"lost,duplicate,dead-letter")');
     expect(auditHelp.stdout).toMatch(
-      /--service <name> +services to scan and judge \(repeat or comma-separate\)\s+\(default: every service\)/,
+      /--service <name> +services to scan and judge \(repeat or\s+comma-separate\)\s+\(default: every service\)/,
     );
+    expect(auditHelp.stdout).toMatch(/--findings-topic <topic> +--follow: where findings are written/);
     expect((await run(['trace', '--help'])).stdout).toContain('waited    = consume span start − send span start');
     expect((await run(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect((await run(['frobnicate'])).code).toBe(64);

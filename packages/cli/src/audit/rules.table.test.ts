@@ -4,7 +4,7 @@ import { ms, resetIds, T0 } from '../test-support/traces';
 import { AuditAggregator } from './aggregator';
 import { FINDING_KINDS, type Finding, type FindingKind } from './findings';
 import { findingKey } from './rules';
-import { GRACE_US, RULE_CASES } from './rules.table';
+import { GRACE_US, RULE_CASES } from '../test-support/rule-cases';
 
 beforeEach(resetIds);
 

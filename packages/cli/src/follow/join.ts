@@ -32,12 +32,10 @@ import { Deadlines } from './deadlines';
  *   the send never comes (out of scope, or another tool's span);
  * - slow: when a chain's first send to last consume passes --slow.
  *
- * The clock is event time: the latest span end folded in this partition, so a backlog replayed
- * after an outage judges each message by the spans around it, never by how late the worker reads
- * them (wall-clock grace would call every message of a backlog lost). A partition that receives no
- * facts would stop its clock, so the worker also advances it from the wall clock when the
- * partition has been idle for a grace period (`idle`): a lost message in a quiet partition is
- * reported at most one more grace period (plus the pipeline's delay) late.
+ * The clock is event time, advanced by the worker (`advance`) to the watermark of the facts: the
+ * oldest of the span partitions' progress (tasks.ts), so a message is judged only once every span
+ * that could still consume it has been read, however far behind one span partition is (a worker
+ * died, a backlog is replayed). Wall-clock grace would call every message of a backlog lost.
  *
  * An entry is dropped a grace period (plus --slow for chains) after its last fact, by the clock:
  * state is bounded by the grace period. Everything an entry holds, including which findings it
@@ -110,10 +108,8 @@ export class JoinState {
   /** Folds one fact under its key and writes what became certain. */
   apply(key: string, fact: Fact, out: JoinOutput): void {
     const atUs = factTime(fact);
-    if (atUs > this.clockUs) this.clockUs = atUs;
     if (fact.type === 'send' || fact.type === 'delivery') this.applyMessage(key, fact, atUs, out);
     else if (this.options.slowUs !== undefined) this.applyChain(key, fact, atUs, out);
-    this.advance(this.clockUs, out);
   }
 
   /** Moves the clock (never back) and settles every entry that became due. */

@@ -40,6 +40,8 @@ export function scopeTest(scope: FollowScope): (span: MessagingSpan) => boolean 
 export interface SpanTaskResult {
   records: OutRecord[];
   spans: number;
+  /** Latest span end among them, epoch µs. */
+  maxEventUs: number;
   /** Records that were not OTLP/JSON trace requests (skipped). */
   unreadable: number;
 }
@@ -53,7 +55,7 @@ export function spansToFacts(
   inScope: (span: MessagingSpan) => boolean,
   options: { chains: boolean },
 ): SpanTaskResult {
-  const result: SpanTaskResult = { records: [], spans: 0, unreadable: 0 };
+  const result: SpanTaskResult = { records: [], spans: 0, unreadable: 0, maxEventUs: 0 };
   for (const record of records) {
     if (record.value === null) continue;
     let request: OtlpTraceRequest;
@@ -69,6 +71,8 @@ export function spansToFacts(
     }
     result.spans += countOtlpSpans(request);
     for (const span of readOtlpRequest(request)) {
+      const endUs = span.startUs + span.durationUs;
+      if (endUs > result.maxEventUs) result.maxEventUs = endUs;
       for (const fact of spanFacts(span, inScope(span))) {
         if (fact.type === 'chain' && !options.chains) continue;
         result.records.push({ topic: 'facts', key: factKey(fact), value: encodeFact(fact) });
@@ -78,8 +82,69 @@ export function spansToFacts(
   return result;
 }
 
-/** The changelog key of a partition's clock. */
+/** The changelog key of a partition's watermarks. */
 export const CLOCK_KEY = '~clock';
+
+/** The facts-topic key of watermark records (written to every partition). */
+export const WATERMARK_KEY = '~watermark';
+
+/**
+ * A span partition's progress in event time, written by stage 1 to every facts partition: every
+ * span of `source` ending before `us` has been turned into facts, committed before this record.
+ */
+export interface Watermark {
+  type: 'watermark';
+  source: number;
+  us: number;
+}
+
+/** Stage 1's per-partition progress, for its watermarks. */
+export class SpanTask {
+  /** Latest span end read, epoch µs. */
+  maxEventUs = 0;
+  /** Watermark last written. */
+  writtenUs = 0;
+
+  constructor(
+    readonly partition: number,
+    private readonly factsPartitions: number,
+  ) {}
+
+  /** The batch's facts, then this partition's watermark to every facts partition. */
+  batch(
+    records: readonly InRecord[],
+    inScope: (span: MessagingSpan) => boolean,
+    options: { chains: boolean },
+  ): SpanTaskResult {
+    const result = spansToFacts(records, inScope, options);
+    if (result.maxEventUs > this.maxEventUs) this.maxEventUs = result.maxEventUs;
+    result.records.push(...this.watermarks(this.maxEventUs));
+    return result;
+  }
+
+  /**
+   * When the partition is caught up (nothing left to read), its progress is the wall clock less
+   * `idleMs`: spans reach the topic within that long of ending (the exporter's and collector's
+   * batching), so none older can still come. Returns the watermark records, if it moved.
+   */
+  idle(caughtUp: boolean, nowMs: number, idleMs: number): OutRecord[] {
+    if (!caughtUp) return [];
+    const us = Math.max(this.maxEventUs, (nowMs - idleMs) * 1_000);
+    return us > this.writtenUs ? this.watermarks(us) : [];
+  }
+
+  private watermarks(us: number): OutRecord[] {
+    if (us <= this.writtenUs) return [];
+    this.writtenUs = us;
+    const value = JSON.stringify({ type: 'watermark', source: this.partition, us } satisfies Watermark);
+    return Array.from({ length: this.factsPartitions }, (_, partition) => ({
+      topic: 'facts' as const,
+      key: WATERMARK_KEY,
+      value,
+      partition,
+    }));
+  }
+}
 
 /** A finding as written to the findings topic: its key and the JSON value readers rely on. */
 export interface FindingRecord {
@@ -128,62 +193,58 @@ export class JoinTask {
   readonly state: JoinState;
   private out: JoinOutput = emptyOutput();
   private clockDirty = false;
-  /** Wall time of the last fact, epoch ms: the clock follows the wall clock once the partition is idle. */
-  lastFactAtMs: number;
-  /** Facts the last batch held, and facts unreadable. */
+  /** Each span partition's watermark; the clock is the oldest, once all of them have one. */
+  private readonly watermarks = new Map<number, number>();
+  /** Facts that could not be read (skipped). */
   unreadable = 0;
 
   constructor(
     readonly partition: number,
     options: JoinOptions,
-    nowMs: number,
+    /** Partitions of the span topic: the sources of watermarks. */
+    private readonly sources: number,
   ) {
     this.state = new JoinState(options);
-    this.lastFactAtMs = nowMs;
   }
 
   /** Applies one changelog record (restore). */
   restore(key: string, value: Buffer | string | null): void {
     if (key === CLOCK_KEY) {
-      if (value !== null) this.state.clockUs = Math.max(this.state.clockUs, Number(value.toString()));
+      if (value === null) return;
+      const saved = JSON.parse(value.toString()) as { clock: number; sources: Record<string, number> };
+      for (const [source, us] of Object.entries(saved.sources)) this.watermarks.set(Number(source), us);
+      this.state.clockUs = Math.max(this.state.clockUs, saved.clock);
       return;
     }
     this.state.restore(key, value === null ? undefined : decodeEntry(value, this.state.strings));
   }
 
-  /** Folds a batch of facts. */
-  facts(records: readonly InRecord[], nowMs: number): void {
-    const before = this.state.clockUs;
+  /** Folds a batch of facts and watermarks, in order. */
+  facts(records: readonly InRecord[]): void {
     for (const record of records) {
-      const fact = decodeFact(record.value);
+      const fact = decodeFact(record.value) as Fact | Watermark | undefined;
       if (fact === undefined || record.key === null) {
         this.unreadable++;
         continue;
       }
-      this.state.apply(record.key.toString(), fact as Fact, this.out);
+      if (fact.type === 'watermark') this.watermark(fact.source, fact.us);
+      else this.state.apply(record.key.toString(), fact, this.out);
     }
-    if (records.length > 0) this.lastFactAtMs = nowMs;
-    if (this.state.clockUs !== before) this.clockDirty = true;
   }
 
-  /**
-   * Advances the clock from the wall clock when no fact came for `idleMs` (the worker passes the
-   * grace period): the partition's own event time has stopped, so the wall clock less `idleMs`
-   * stands in for it. A backlog being replayed keeps every partition busy, so this never judges a
-   * replayed message by the wall clock; a quiet partition reports a lost message at most `idleMs`
-   * after its grace period (plus the pipeline's delay).
-   */
-  tick(nowMs: number, idleMs: number): void {
-    if (nowMs - this.lastFactAtMs < idleMs) return;
-    const wallClockUs = (nowMs - idleMs) * 1_000;
-    const before = this.state.clockUs;
-    this.state.advance(Math.max(before, wallClockUs), this.out);
-    if (this.state.clockUs !== before) this.clockDirty = true;
+  private watermark(source: number, us: number): void {
+    if (us <= (this.watermarks.get(source) ?? 0)) return;
+    this.watermarks.set(source, us);
+    this.clockDirty = true;
+    if (this.watermarks.size < this.sources) return;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const [known, at] of this.watermarks) if (known < this.sources && at < oldest) oldest = at;
+    if (Number.isFinite(oldest)) this.state.advance(oldest, this.out);
   }
 
   /** Whether there is anything to write. */
   get pending(): boolean {
-    return this.out.findings.length > 0 || this.out.facts.length > 0 || this.out.changes.size > 0;
+    return this.out.findings.length > 0 || this.out.facts.length > 0 || this.out.changes.size > 0 || this.clockDirty;
   }
 
   /** Everything to write in one transaction, and the findings among it; resets the output. */
@@ -207,8 +268,9 @@ export class JoinTask {
         partition: this.partition,
       });
     }
-    if (this.clockDirty || records.length > 0) {
-      records.push({ topic: 'changelog', key: CLOCK_KEY, value: String(this.state.clockUs), partition: this.partition });
+    if (this.clockDirty) {
+      const saved = { clock: this.state.clockUs, sources: Object.fromEntries(this.watermarks) };
+      records.push({ topic: 'changelog', key: CLOCK_KEY, value: JSON.stringify(saved), partition: this.partition });
       this.clockDirty = false;
     }
     return { records, findings };

@@ -3,7 +3,7 @@ import type { MessagingSpan } from '../spans/messaging-span';
 import { FollowMetrics } from './metrics';
 import { restorePartition } from './restore';
 import { errorText, TransactionalStage } from './stage';
-import { type FindingRecord, type FollowScope, JoinTask, scopeTest, spansToFacts } from './tasks';
+import { type FindingRecord, type FollowScope, JoinTask, SpanTask, scopeTest } from './tasks';
 
 /**
  * `mqtrail audit --follow`: two stages joined through Kafka, both in every worker, each a
@@ -45,7 +45,7 @@ const TICK_MS = 1_000;
 export class FollowWorker {
   private readonly kafka: Kafka;
   private admin: Admin | undefined;
-  private spans: TransactionalStage<undefined> | undefined;
+  private spans: TransactionalStage<SpanTask> | undefined;
   private join: TransactionalStage<JoinTask> | undefined;
   private metrics: FollowMetrics | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -93,7 +93,7 @@ export class FollowWorker {
     }
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    await this.createTopics(this.admin);
+    const { spansPartitions, factsPartitions } = await this.createTopics(this.admin);
 
     const topics = this.topics;
     const common = {
@@ -102,7 +102,7 @@ export class FollowWorker {
       log: options.log,
     };
     const slowUs = options.slowMs === undefined ? undefined : options.slowMs * 1_000;
-    this.spans = new TransactionalStage<undefined>(
+    this.spans = new TransactionalStage<SpanTask>(
       this.kafka,
       this.admin,
       {
@@ -113,12 +113,12 @@ export class FollowWorker {
         topics: { input: topics.spans, facts: topics.facts, findings: topics.findings, changelog: topics.changelog },
       },
       {
-        open: async () => undefined,
-        batch: (_task, messages) => {
-          const result = spansToFacts(messages, this.inScope, { chains: slowUs !== undefined });
+        open: async (partition) => new SpanTask(partition, factsPartitions),
+        batch: (task, messages) => {
+          const result = task.state.batch(messages, this.inScope, { chains: slowUs !== undefined });
           if (result.unreadable > 0)
             options.log(`spans: skipped ${result.unreadable} record(s) that are not OTLP/JSON trace requests`);
-          pendingSpans.set(_task.partition, result.spans);
+          pendingSpans.set(task.partition, result.spans);
           return result.records;
         },
         committed: (task) => {
@@ -145,7 +145,7 @@ export class FollowWorker {
           const task = new JoinTask(
             partition,
             { graceUs: options.graceMs * 1_000, ...(slowUs === undefined ? {} : { slowUs }) },
-            Date.now(),
+            spansPartitions,
           );
           const restored = await restorePartition(this.kafka, admin, topics.changelog, partition, (key, value) =>
             task.restore(key, value),
@@ -156,7 +156,7 @@ export class FollowWorker {
           return task;
         },
         batch: (task, messages) => {
-          task.state.facts(messages, Date.now());
+          task.state.facts(messages);
           return this.take(task.state, pendingFindings);
         },
         committed: (task) => this.published(pendingFindings.get(task.partition), pendingFindings, task.partition),
@@ -165,15 +165,24 @@ export class FollowWorker {
     );
     await this.spans.start();
     await this.join.start();
+    // Span partitions with nothing left to read vouch for the wall clock (less a grace period),
+    // so stage 2's clock moves while no spans come.
     this.ticker = setInterval(() => {
-      this.ticking = this.ticking.then(() =>
-        this.join
-          ?.forEachTask((task) => {
-            task.state.tick(Date.now(), options.graceMs);
-            return task.state.pending ? this.take(task.state, pendingFindings) : undefined;
-          })
-          .catch((error: unknown) => options.log(`join: tick failed: ${errorText(error)}`)),
-      );
+      this.ticking = this.ticking.then(async () => {
+        const spans = this.spans;
+        if (spans === undefined) return;
+        try {
+          const ends = await admin.fetchTopicOffsets(topics.spans);
+          await spans.forEachTask((task) => {
+            const end = ends.find((offset) => offset.partition === task.partition);
+            if (end === undefined) return undefined;
+            const caughtUp = (task.position ?? BigInt(end.low)) >= BigInt(end.high);
+            return task.state.idle(caughtUp, Date.now(), options.graceMs);
+          });
+        } catch (error) {
+          options.log(`spans: watermark tick failed: ${errorText(error)}`);
+        }
+      });
     }, TICK_MS);
   }
 
@@ -210,21 +219,20 @@ export class FollowWorker {
    * --partitions) and the findings topic, unless they exist. The changelog and the findings are
    * compacted: one record per key is what either needs.
    */
-  private async createTopics(admin: Admin): Promise<void> {
+  private async createTopics(admin: Admin): Promise<{ spansPartitions: number; factsPartitions: number }> {
     const { spans, facts, changelog, findings } = this.topics;
-    let partitions = this.options.partitions;
-    if (partitions === undefined) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const metadata = await admin.fetchTopicMetadata({ topics: [spans] });
-          partitions = metadata.topics[0]?.partitions.length ?? 1;
-          break;
-        } catch (error) {
-          if (attempt % 10 === 0) this.options.log(`waiting for the span topic ${spans}: ${errorText(error)}`);
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
+    let spansPartitions = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const metadata = await admin.fetchTopicMetadata({ topics: [spans] });
+        spansPartitions = metadata.topics[0]?.partitions.length ?? 0;
+        if (spansPartitions > 0) break;
+      } catch (error) {
+        if (attempt % 10 === 0) this.options.log(`waiting for the span topic ${spans}: ${errorText(error)}`);
       }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
+    const partitions = this.options.partitions ?? spansPartitions;
     const compacted: ITopicConfig['configEntries'] = [
       { name: 'cleanup.policy', value: 'compact' },
       { name: 'min.cleanable.dirty.ratio', value: '0.1' },
@@ -245,10 +253,11 @@ export class FollowWorker {
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [facts, changelog] });
     const [factsPartitions, changelogPartitions] = metadata.topics.map((topic) => topic.partitions.length);
-    if (factsPartitions !== changelogPartitions)
+    if (factsPartitions === undefined || factsPartitions !== changelogPartitions)
       throw new Error(
         `${facts} has ${factsPartitions} partitions and ${changelog} ${changelogPartitions}: stage 2 needs them equal`,
       );
+    return { spansPartitions, factsPartitions };
   }
 }
 

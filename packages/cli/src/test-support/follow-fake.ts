@@ -1,5 +1,5 @@
 import type { JaegerTrace } from '../jaeger/types';
-import { CLOCK_KEY, type FindingRecord, type InRecord, JoinTask, type OutRecord, spansToFacts } from '../follow/tasks';
+import { CLOCK_KEY, type FindingRecord, type InRecord, JoinTask, type OutRecord, SpanTask } from '../follow/tasks';
 import { toOtlp } from './otlp';
 
 export interface FakeFollowOptions {
@@ -41,17 +41,23 @@ export function runFakeFollow(traces: JaegerTrace[], options: FakeFollowOptions)
   const findings: FindingRecord[] = [];
   const append = (records: OutRecord[], partition: number) => {
     for (const record of records) {
-      if (record.topic === 'facts') facts[partitionOf(record.key, partitions)]?.push(record);
+      if (record.topic === 'facts') facts[record.partition ?? partitionOf(record.key, partitions)]?.push(record);
       else if (record.topic === 'changelog') changelog[record.partition ?? partition]?.push(record);
       else findings.push(JSON.parse(record.value ?? 'null') as FindingRecord);
     }
   };
 
-  // Stage 1, one span record per batch: stateless, so its output is appended as it comes.
-  for (const record of spanRecords) append(spansToFacts([record], () => true, { chains: options.slowUs !== undefined }).records, 0);
+  // Stage 1 over two span partitions, one record per batch; it keeps no state but its watermark,
+  // so its output is appended as it comes.
+  const SOURCES = 2;
+  const spanTasks = Array.from({ length: SOURCES }, (_, source) => new SpanTask(source, partitions));
+  spanRecords.forEach((record, index) => {
+    const task = spanTasks[index % SOURCES] as SpanTask;
+    append(task.batch([record], () => true, { chains: options.slowUs !== undefined }).records, 0);
+  });
 
   const restore = (partition: number) => {
-    const task = new JoinTask(partition, joinOptions, 0);
+    const task = new JoinTask(partition, joinOptions, SOURCES);
     for (const record of changelog[partition] ?? []) task.restore(record.key, record.value);
     return task;
   };
@@ -68,27 +74,25 @@ export function runFakeFollow(traces: JaegerTrace[], options: FakeFollowOptions)
     return true;
   };
 
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (let partition = 0; partition < partitions; partition++) {
-      const input = facts[partition] ?? [];
-      const offset = offsets[partition] ?? 0;
-      if (offset >= input.length) continue;
-      progress = true;
-      const batch = input.slice(offset, offset + batchSize);
-      const task = tasks[partition] as JoinTask;
-      task.facts(batch, 0);
-      if (commit(partition, task.take().records)) offsets[partition] = offset + batch.length;
+  const drain = () => {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (let partition = 0; partition < partitions; partition++) {
+        const input = facts[partition] ?? [];
+        const offset = offsets[partition] ?? 0;
+        if (offset >= input.length) continue;
+        progress = true;
+        const batch = input.slice(offset, offset + batchSize);
+        const task = tasks[partition] as JoinTask;
+        task.facts(batch);
+        if (commit(partition, task.take().records)) offsets[partition] = offset + batch.length;
+      }
     }
-  }
-  // The wall clock moves on with no facts: every partition judges what is left.
-  for (let partition = 0; partition < partitions; partition++) {
-    for (;;) {
-      const task = tasks[partition] as JoinTask;
-      task.tick(options.finalMs ?? Number.MAX_SAFE_INTEGER / 1_000, 0);
-      if (commit(partition, task.take().records)) break;
-    }
-  }
+  };
+  drain();
+  // Then every span partition is caught up, and the wall clock moves on: their watermarks too.
+  for (const task of spanTasks) append(task.idle(true, options.finalMs ?? Number.MAX_SAFE_INTEGER / 1_000, 0), 0);
+  drain();
   return findings;
 }
 

@@ -1,11 +1,11 @@
 import type { JaegerTrace } from '../jaeger/types';
-import { shopTrace } from '../test-support/shop-trace';
-import { ms, TraceBuilder } from '../test-support/traces';
-import type { FindingKind } from './findings';
+import { shopTrace } from './shop-trace';
+import { ms, TraceBuilder } from './traces';
+import type { FindingKind } from '../audit/findings';
 
 /**
  * The audit's rules as one table, run by both drivers: the batch audit over Jaeger traces
- * (rules.table.test.ts) and `audit --follow` over the same spans as OTLP/JSON through its two
+ * (audit/rules.table.test.ts) and `audit --follow` over the same spans as OTLP/JSON through its two
  * stages. Each case builds its traces and says how many findings of each kind it has; the two
  * drivers must also agree finding by finding (by finding key).
  */

@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { endpoints } from '../support/endpoints';
+
+/** The built command, as a user runs it. */
+export const BIN = path.join(__dirname, '../../packages/cli/bin/mqtrail.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(path.join(__dirname, '../../packages/cli/dist/follow/worker.js'))) {
+    throw new Error('packages/cli is not built: run `npm run build` (or tsc -b packages/cli/tsconfig.json) first');
+  }
+}
+
+export const kafka = new Kafka({ clientId: 'audit-follow-e2e', brokers: [endpoints.kafkaBroker], logLevel: logLevel.NOTHING });
+
+export interface FindingLine {
+  key: string;
+  kind: string;
+  traceId: string;
+  spanId?: string;
+  messageId?: string;
+  service?: string;
+  destination?: string;
+  decidedAt: string;
+  finding: Record<string, unknown>;
+}
+
+export interface Worker {
+  name: string;
+  child: ChildProcess;
+  /** `--json` lines printed so far. */
+  lines: FindingLine[];
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `mqtrail audit --follow --json` in its own process. */
+export function startWorker(name: string, args: string[]): Worker {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'audit', '--follow', '--kafka-brokers', endpoints.kafkaBroker, '--json', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+  );
+  const lines: FindingLine[] = [];
+  let stderr = '';
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+      const text = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (text.startsWith('{')) lines.push(JSON.parse(text) as FindingLine);
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { name, child, lines, stderr: () => stderr, exit };
+}
+
+/** Waits until the worker says it follows the topic (it has joined its groups). */
+export async function waitStarted(worker: Worker, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/assigned partitions/.test(worker.stderr())) {
+    if (worker.child.exitCode !== null) throw new Error(`${worker.name} exited: ${worker.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`${worker.name} did not start: ${worker.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Stops a worker with SIGTERM and resolves with its exit. */
+export async function stopWorker(worker: Worker): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+  return worker.exit;
+}
+
+/**
+ * Reads a topic from its beginning as a `read_committed` consumer of a group of its own, for as
+ * long as the test runs: `records` is what has been committed so far, in order per partition.
+ */
+export class TopicReader {
+  readonly records: { key: string; value: FindingLine; partition: number; offset: string }[] = [];
+  private consumer: Consumer | undefined;
+
+  constructor(private readonly topic: string) {}
+
+  async start(): Promise<void> {
+    this.consumer = kafka.consumer({
+      groupId: `audit-follow-e2e-reader-${Math.random().toString(16).slice(2)}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 200,
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        if (message.key === null || message.value === null) return;
+        this.records.push({
+          key: message.key.toString(),
+          value: JSON.parse(message.value.toString()) as FindingLine,
+          partition,
+          offset: message.offset,
+        });
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => {});
+  }
+}
+
+/** Creates a topic with `partitions` partitions and waits for its leaders. */
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes the topics a run made (the worker's internal ones included), ignoring the missing. */
+export async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const found = topics.filter((topic) => existing.has(topic));
+    if (found.length > 0) await admin.deleteTopics({ topics: found }).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
