@@ -90,7 +90,7 @@ spawn() {
   rm -f "$(pid_file "$svc")"
   [[ -f $log ]] && mv -f "$log" "$log.1"
   MQTRAIL_SERVICE_TAG=$(svc_tag "$svc") \
-    setsid "$CTL" _run "$svc" >"$log" 2>&1 </dev/null &
+    setsid "$CTL" _run "$svc" >"$log" 2>&1 </dev/null 8>&- &
   # _run writes its own pid (setsid may fork, so $! is not reliable).
   for ((i = 0; i < 50; i++)); do
     [[ -s $(pid_file "$svc") ]] && return 0
