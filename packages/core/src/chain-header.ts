@@ -25,24 +25,50 @@ export interface ChainFacts {
 export const MAX_CHAIN_HEADER_LENGTH = 96;
 export const MAX_HOPS = 10_000;
 
-// Strict on purpose: anything that is not exactly our format is a foreign or corrupted value.
-const CHAIN_HEADER_PATTERN = /^1;s=(0|[1-9]\d{0,14});o=(0|[1-9]\d{0,14});h=([1-9]\d{0,4})$/;
-
 export function encodeChainHeader(facts: ChainFacts): string {
   return `${CHAIN_HEADER_VERSION};s=${Math.trunc(facts.sentAt)};o=${Math.trunc(facts.originAt)};h=${facts.hops}`;
 }
 
-/** Facts from a header value of any shape; undefined for a missing, malformed or foreign value. */
+/**
+ * Facts from a header value of any shape; undefined for a missing, malformed or foreign value.
+ * Strict on purpose: anything that is not exactly our format (`1;s=<ms>;o=<ms>;h=<hop>`, decimals
+ * without leading zeros, at most 15 digits for times and 5 for hops) is a foreign or corrupted
+ * value. Read with a cursor rather than a regular expression: every consumed message is decoded.
+ */
 export function decodeChainHeader(value: unknown): ChainFacts | undefined {
   const text = headerText(value);
-  if (text === undefined || text.length > MAX_CHAIN_HEADER_LENGTH) return undefined;
-  const match = CHAIN_HEADER_PATTERN.exec(text);
-  if (match === null) return undefined;
-  const sentAt = Number(match[1]);
-  const originAt = Number(match[2]);
-  const hops = Number(match[3]);
+  if (text === undefined || text.length > MAX_CHAIN_HEADER_LENGTH || !text.startsWith('1;s=')) return undefined;
+  const sentEnd = readDecimal(text, 4, 15);
+  if (sentEnd < 0 || !text.startsWith(';o=', sentEnd)) return undefined;
+  const sentAt = decimal;
+  const originEnd = readDecimal(text, sentEnd + 3, 15);
+  if (originEnd < 0 || !text.startsWith(';h=', originEnd)) return undefined;
+  const originAt = decimal;
+  if (readDecimal(text, originEnd + 3, 5) !== text.length) return undefined;
+  const hops = decimal;
   if (hops < 1 || hops > MAX_HOPS) return undefined;
   return { sentAt, originAt, hops };
+}
+
+/** The value `readDecimal` read last: a result without an object per call. */
+let decimal = 0;
+
+/**
+ * Reads a decimal of 1 to `maxDigits` digits without a leading zero at `from` into `decimal`, and
+ * returns the index after it, or -1. At most 15 digits: exact as a double.
+ */
+function readDecimal(text: string, from: number, maxDigits: number): number {
+  let value = 0;
+  let at = from;
+  for (; at < text.length; at++) {
+    const digit = text.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9) break;
+    if (at - from === maxDigits || (at > from && value === 0)) return -1;
+    value = value * 10 + digit;
+  }
+  if (at === from) return -1;
+  decimal = value;
+  return at;
 }
 
 /**
