@@ -124,12 +124,7 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => stopWorker(w)));
   for (const release of releases) release();
   await reader.stop();
-  await deleteTopics([
-    topics.spans,
-    topics.findings,
-    `${group}.facts`,
-    `${group}.join-changelog`,
-  ]);
+  await deleteTopics([topics.spans, topics.findings, `${group}.facts`, `${group}.join-changelog`]);
 }, 60_000);
 
 describe('audit --follow across SIGKILL and rebalances', () => {
@@ -144,7 +139,10 @@ describe('audit --follow across SIGKILL and rebalances', () => {
     for (let index = 0; index < WAVES; index++) {
       const { records, faults } = wave(index);
       for (const fault of faults) expected.add(fault);
-      await producer.send({ topic: topics.spans, messages: records.map((value, i) => ({ key: `${index}-${i}`, value })) });
+      await producer.send({
+        topic: topics.spans,
+        messages: records.map((value, i) => ({ key: `${index}-${i}`, value })),
+      });
       spansWritten += records.length;
       if (index === 1) {
         // Mid-run: one worker dies without a chance to commit or leave its groups.

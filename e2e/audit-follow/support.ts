@@ -13,7 +13,11 @@ export function assertBuilt(): void {
   }
 }
 
-export const kafka = new Kafka({ clientId: 'audit-follow-e2e', brokers: [endpoints.kafkaBroker], logLevel: logLevel.NOTHING });
+export const kafka = new Kafka({
+  clientId: 'audit-follow-e2e',
+  brokers: [endpoints.kafkaBroker],
+  logLevel: logLevel.NOTHING,
+});
 
 export interface FindingLine {
   key: string;
@@ -141,4 +145,88 @@ export async function deleteTopics(topics: string[]): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface App {
+  name: string;
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: () => string;
+  /** The first line for which `match` holds (waiting for it); fails if the app exits first. */
+  line: (match: (line: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts a fixture the way a user runs an app: `node --require @mqtrail/register app.cjs`, its
+ * spans exported over OTLP/HTTP to `otlpEndpoint` (the collector, which writes them to Kafka).
+ */
+export function startApp(script: string, serviceName: string, otlpEndpoint: string, env: Record<string, string>): App {
+  const child = spawn(process.execPath, ['--require', '@mqtrail/register', path.join(__dirname, 'fixtures', script)], {
+    cwd: __dirname,
+    env: {
+      ...process.env,
+      OTEL_SERVICE_NAME: serviceName,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+      OTEL_METRICS_EXPORTER: 'none',
+      // Spans reach the collector within a fraction of the grace period.
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiting = new Set<() => void>();
+  let stderr = '';
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+      const text = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (text.startsWith('{')) lines.push(JSON.parse(text) as Record<string, unknown>);
+    }
+    for (const wake of waiting) wake();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-8_000);
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+      for (const wake of waiting) wake();
+    }),
+  );
+  const line = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 60_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(check);
+        reject(new Error(`${script} printed no expected line in ${timeoutMs} ms; stderr:\n${stderr}`));
+      }, timeoutMs);
+      const check = () => {
+        const found = lines.find(match);
+        if (found !== undefined) {
+          clearTimeout(timer);
+          waiting.delete(check);
+          resolve(found);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(timer);
+          waiting.delete(check);
+          reject(new Error(`${script} exited with ${child.exitCode ?? child.signalCode}; stderr:\n${stderr}`));
+        }
+      };
+      waiting.add(check);
+      check();
+    });
+  return { name: script, child, lines, stderr: () => stderr, line, exit };
+}
+
+/** The key `audit --follow` writes a finding under, for a finding of the batch audit's report. */
+export function batchFindingKey(finding: Record<string, unknown>): string {
+  const kind = String(finding.kind);
+  if (kind === 'slow') return `slow:${finding.traceId}`;
+  const identity = `${kind}:${finding.traceId}:${finding.sendSpanId ?? '-'}`;
+  if (kind === 'duplicate')
+    return `${identity}:${finding.consumer}${finding.consumerDestination === undefined ? '' : `@${finding.consumerDestination}`}`;
+  return identity;
 }

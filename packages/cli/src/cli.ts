@@ -268,7 +268,8 @@ function createProgram(io: CliIo, setExitCode: (code: number) => void): Command 
       .filter(Boolean);
     const metricsPort =
       options.metricsPort === undefined ? undefined : parseCount(options.metricsPort, '--metrics-port', 65_535);
-    const partitions = options.partitions === undefined ? undefined : parseCount(options.partitions, '--partitions', 10_000);
+    const partitions =
+      options.partitions === undefined ? undefined : parseCount(options.partitions, '--partitions', 10_000);
     const color = useColor(command);
     const log = (line: string) => io.stderr.write(`mqtrail audit --follow: ${line}\n`);
     const worker = new FollowWorker({

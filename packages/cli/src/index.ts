@@ -6,6 +6,15 @@ export {
   type MessageRecord,
 } from './audit/aggregator';
 export {
+  type ChainFact,
+  type DeliveryFact,
+  type Fact,
+  factKey,
+  type HopFact,
+  type SendFact,
+  spanFacts,
+} from './audit/facts';
+export {
   type AuditReport,
   type DeadLetterFinding,
   type DuplicateFinding,
@@ -20,15 +29,6 @@ export {
   type SlowFinding,
 } from './audit/findings';
 export { breaches, DEFAULT_FAIL_ON, type FailPolicy, type PolicyBreach, parseFailOn } from './audit/policy';
-export {
-  type ChainFact,
-  type DeliveryFact,
-  type Fact,
-  factKey,
-  type HopFact,
-  type SendFact,
-  spanFacts,
-} from './audit/facts';
 export { type RenderAuditOptions, renderAudit, renderFinding } from './audit/render';
 export { findingKey, judgeChain, judgeMessage } from './audit/rules';
 export { type RunAuditOptions, runAudit } from './audit/run';
@@ -51,11 +51,10 @@ export {
   TraceNotFoundError,
 } from './errors';
 export { type FindOptions, type FoundTrace, findMessageTraces, type MessageQuery, messageTags } from './find';
-export { formatDuration } from './format';
-export { type FollowOptions, FollowWorker } from './follow/worker';
-export { type FindingRecord, JoinTask, spansToFacts } from './follow/tasks';
 export { JoinState } from './follow/join';
-export { type OtlpTraceRequest, readOtlpRequest, readOtlpSpan } from './spans/otlp';
+export { type FindingRecord, JoinTask, spansToFacts } from './follow/tasks';
+export { type FollowOptions, FollowWorker } from './follow/worker';
+export { formatDuration } from './format';
 export {
   DEFAULT_JAEGER_URL,
   JaegerClient,
@@ -81,3 +80,4 @@ export {
   type SpanRef,
   type SpanRole,
 } from './spans/messaging-span';
+export { type OtlpTraceRequest, readOtlpRequest, readOtlpSpan } from './spans/otlp';

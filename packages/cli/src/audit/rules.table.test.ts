@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runFakeFollow } from '../test-support/follow-fake';
+import { GRACE_US, RULE_CASES } from '../test-support/rule-cases';
 import { ms, resetIds, T0 } from '../test-support/traces';
 import { AuditAggregator } from './aggregator';
 import { FINDING_KINDS, type Finding, type FindingKind } from './findings';
 import { findingKey } from './rules';
-import { GRACE_US, RULE_CASES } from '../test-support/rule-cases';
 
 beforeEach(resetIds);
 

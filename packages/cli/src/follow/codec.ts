@@ -105,7 +105,11 @@ export function encodeEntry(entry: MessageEntry | ChainEntry, strings: Interner)
   const by = text(strings, chain.origin);
   if (by !== undefined) encoded.c.by = by;
   if (chain.slowest !== undefined)
-    encoded.c.hop = { l: chain.slowest.latencyUs, c: text(strings, chain.slowest.consumer) ?? '?', s: chain.slowest.spanId };
+    encoded.c.hop = {
+      l: chain.slowest.latencyUs,
+      c: text(strings, chain.slowest.consumer) ?? '?',
+      s: chain.slowest.spanId,
+    };
   return JSON.stringify(encoded);
 }
 
@@ -143,7 +147,8 @@ export function decodeEntry(value: Buffer | string, strings: Interner): MessageE
       firstSendUs: c.first ?? Number.POSITIVE_INFINITY,
       origin: index(strings, c.by),
       lastConsumeEndUs: c.last ?? Number.NEGATIVE_INFINITY,
-      slowest: c.hop === undefined ? undefined : { latencyUs: c.hop.l, consumer: strings.intern(c.hop.c), spanId: c.hop.s },
+      slowest:
+        c.hop === undefined ? undefined : { latencyUs: c.hop.l, consumer: strings.intern(c.hop.c), spanId: c.hop.s },
     },
     written: parsed.w,
     firstUs: parsed.first,

@@ -101,7 +101,8 @@ export class JoinState {
   /** Event time of the oldest fact of an open message, or undefined. */
   oldestOpenUs(): number | undefined {
     let oldest: number | undefined;
-    for (const entry of this.messages.values()) if (oldest === undefined || entry.firstUs < oldest) oldest = entry.firstUs;
+    for (const entry of this.messages.values())
+      if (oldest === undefined || entry.firstUs < oldest) oldest = entry.firstUs;
     return oldest;
   }
 
@@ -214,7 +215,9 @@ export class JoinState {
   }
 
   private deadlineOf(key: string, entry: MessageEntry | ChainEntry): number {
-    const keepUs = key.startsWith(CHAIN_PREFIX) ? this.options.graceUs + (this.options.slowUs ?? 0) : this.options.graceUs;
+    const keepUs = key.startsWith(CHAIN_PREFIX)
+      ? this.options.graceUs + (this.options.slowUs ?? 0)
+      : this.options.graceUs;
     if ('record' in entry && isSent(entry.record)) {
       // Judged lost at send + grace, and kept a grace period after its last fact.
       return Math.max(entry.record.sentAtUs + this.options.graceUs, entry.lastUs + keepUs);

@@ -134,11 +134,15 @@ export class TransactionalStage<S> {
       const task = await this.task(partition);
       if (task === undefined) continue;
       let produced: OutRecord[] | undefined;
-      await this.transact(task, (records) => {
-        produced = work(task);
-        if (produced !== undefined) records.push(...produced);
-        return undefined;
-      }, () => produced !== undefined && produced.length > 0);
+      await this.transact(
+        task,
+        (records) => {
+          produced = work(task);
+          if (produced !== undefined) records.push(...produced);
+          return undefined;
+        },
+        () => produced !== undefined && produced.length > 0,
+      );
     }
   }
 
@@ -179,15 +183,17 @@ export class TransactionalStage<S> {
     if (open !== undefined) return open;
     const failedAt = this.failedAt.get(partition);
     if (failedAt !== undefined && Date.now() - failedAt < REOPEN_BACKOFF_MS) return Promise.resolve(undefined);
-    const opening = this.open(partition).then((task) => {
-      if (this.tasks.get(partition) === opening) this.ready.set(partition, task);
-      return task;
-    }).catch((error: unknown) => {
-      this.options.log(`${this.options.name}: partition ${partition} could not open: ${errorText(error)}`);
-      this.tasks.delete(partition);
-      this.failedAt.set(partition, Date.now());
-      return undefined;
-    });
+    const opening = this.open(partition)
+      .then((task) => {
+        if (this.tasks.get(partition) === opening) this.ready.set(partition, task);
+        return task;
+      })
+      .catch((error: unknown) => {
+        this.options.log(`${this.options.name}: partition ${partition} could not open: ${errorText(error)}`);
+        this.tasks.delete(partition);
+        this.failedAt.set(partition, Date.now());
+        return undefined;
+      });
     this.tasks.set(partition, opening);
     return opening;
   }
@@ -204,7 +210,10 @@ export class TransactionalStage<S> {
       // Initialising the transactional id fences the partition's earlier owner: from here on,
       // what it has not committed never will be, and the offset read next is final.
       await producer.connect();
-      const [offsets] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [this.options.topics.input] });
+      const [offsets] = await this.admin.fetchOffsets({
+        groupId: this.options.groupId,
+        topics: [this.options.topics.input],
+      });
       const committed = offsets?.partitions.find((entry) => entry.partition === partition)?.offset;
       const state = await this.handlers.open(partition);
       return {
@@ -238,7 +247,9 @@ export class TransactionalStage<S> {
    */
   private transact(
     task: StageTask<S>,
-    fill: (records: OutRecord[]) => { topic: string; partitions: { partition: number; offset: string }[] }[] | undefined,
+    fill: (
+      records: OutRecord[],
+    ) => { topic: string; partitions: { partition: number; offset: string }[] }[] | undefined,
     worthIt: () => boolean = () => true,
   ): Promise<boolean> {
     const run = task.queue.then(async () => {
@@ -251,13 +262,16 @@ export class TransactionalStage<S> {
         transaction = await task.producer.transaction();
         const topicMessages = this.topicMessages(records);
         if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages });
-        if (offsets !== undefined) await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
+        if (offsets !== undefined)
+          await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
         await transaction.commit();
         this.handlers.committed?.(task);
         return true;
       } catch (error) {
         await transaction?.abort().catch(() => {});
-        this.options.log(`${this.options.name}: partition ${task.partition} transaction failed, reopening: ${errorText(error)}`);
+        this.options.log(
+          `${this.options.name}: partition ${task.partition} transaction failed, reopening: ${errorText(error)}`,
+        );
         this.handlers.failed?.(task, error);
         if ((await this.tasks.get(task.partition)) === task) {
           this.tasks.delete(task.partition);

@@ -1,5 +1,5 @@
-import type { JaegerTrace } from '../jaeger/types';
 import { CLOCK_KEY, type FindingRecord, type InRecord, JoinTask, type OutRecord, SpanTask } from '../follow/tasks';
+import type { JaegerTrace } from '../jaeger/types';
 import { toOtlp } from './otlp';
 
 export interface FakeFollowOptions {
@@ -33,7 +33,9 @@ export function runFakeFollow(traces: JaegerTrace[], options: FakeFollowOptions)
   const partitions = options.partitions ?? 3;
   const batchSize = options.batchSize ?? 4;
   const joinOptions = { graceUs: options.graceUs, ...(options.slowUs === undefined ? {} : { slowUs: options.slowUs }) };
-  const spanRecords: InRecord[] = traces.flatMap(toOtlp).map((request) => ({ key: null, value: JSON.stringify(request) }));
+  const spanRecords: InRecord[] = traces
+    .flatMap(toOtlp)
+    .map((request) => ({ key: null, value: JSON.stringify(request) }));
   if (options.order === 'reversed') spanRecords.reverse();
 
   const facts: InRecord[][] = Array.from({ length: partitions }, () => []);

@@ -7,7 +7,8 @@ const DERIVED = new Set(['span.kind', 'otel.status_code', 'otel.status_descripti
 
 function anyValue(tag: JaegerKeyValue): OtlpAnyValue {
   if (typeof tag.value === 'boolean') return { boolValue: tag.value };
-  if (typeof tag.value === 'number') return Number.isInteger(tag.value) ? { intValue: String(tag.value) } : { doubleValue: tag.value };
+  if (typeof tag.value === 'number')
+    return Number.isInteger(tag.value) ? { intValue: String(tag.value) } : { doubleValue: tag.value };
   return { stringValue: String(tag.value) };
 }
 
@@ -32,14 +33,21 @@ export function toOtlp(trace: JaegerTrace): OtlpTraceRequest[] {
       name: span.operationName,
       startTimeUnixNano: nanos(span.startTime),
       endTimeUnixNano: nanos(span.startTime + span.duration),
-      attributes: tags.filter((t) => !DERIVED.has(t.key)).map((t): OtlpKeyValue => ({ key: t.key, value: anyValue(t) })),
+      attributes: tags
+        .filter((t) => !DERIVED.has(t.key))
+        .map((t): OtlpKeyValue => ({ key: t.key, value: anyValue(t) })),
       events: (span.logs ?? []).map((log) => ({
         timeUnixNano: nanos(log.timestamp),
         name: String(log.fields.find((field) => field.key === 'event')?.value ?? ''),
-        attributes: log.fields.filter((field) => field.key !== 'event').map((t) => ({ key: t.key, value: anyValue(t) })),
+        attributes: log.fields
+          .filter((field) => field.key !== 'event')
+          .map((t) => ({ key: t.key, value: anyValue(t) })),
       })),
-      links: references.filter((ref) => ref.refType === 'FOLLOWS_FROM').map((ref) => ({ traceId: ref.traceID, spanId: ref.spanID })),
-      status: tag('otel.status_code') === 'ERROR' ? { code: 2, message: String(tag('otel.status_description') ?? '') } : {},
+      links: references
+        .filter((ref) => ref.refType === 'FOLLOWS_FROM')
+        .map((ref) => ({ traceId: ref.traceID, spanId: ref.spanID })),
+      status:
+        tag('otel.status_code') === 'ERROR' ? { code: 2, message: String(tag('otel.status_description') ?? '') } : {},
     };
     if (parent !== undefined) otlp.parentSpanId = parent.spanID;
     const kind = KINDS[String(tag('span.kind'))];

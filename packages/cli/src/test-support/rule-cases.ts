@@ -1,7 +1,7 @@
+import type { FindingKind } from '../audit/findings';
 import type { JaegerTrace } from '../jaeger/types';
 import { shopTrace } from './shop-trace';
 import { ms, TraceBuilder } from './traces';
-import type { FindingKind } from '../audit/findings';
 
 /**
  * The audit's rules as one table, run by both drivers: the batch audit over Jaeger traces
@@ -24,7 +24,14 @@ export const RULE_CASES: RuleCase[] = [
     traces: () => {
       const trace = new TraceBuilder();
       const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
-      trace.consume({ service: 'billing', destination: 'orders', messages: [sent], at: ms(5), duration: ms(5), outcome: 'ack' });
+      trace.consume({
+        service: 'billing',
+        destination: 'orders',
+        messages: [sent],
+        at: ms(5),
+        duration: ms(5),
+        outcome: 'ack',
+      });
       return [trace.build()];
     },
     expected: {},
@@ -62,7 +69,9 @@ export const RULE_CASES: RuleCase[] = [
     name: 'a kafkajs batch span links every message of the batch',
     traces: () => {
       const producer = new TraceBuilder();
-      const sends = [0, 1, 2].map((i) => producer.send({ service: 'api', destination: 't', system: 'kafka', at: ms(i) }));
+      const sends = [0, 1, 2].map((i) =>
+        producer.send({ service: 'api', destination: 't', system: 'kafka', at: ms(i) }),
+      );
       const consumer = new TraceBuilder();
       consumer.consume({
         service: 'ship',
@@ -92,7 +101,14 @@ export const RULE_CASES: RuleCase[] = [
     traces: () => {
       const trace = new TraceBuilder();
       const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
-      trace.consume({ service: 'billing', destination: 'orders', messages: [sent], at: ms(1), duration: ms(1), outcome: 'requeue' });
+      trace.consume({
+        service: 'billing',
+        destination: 'orders',
+        messages: [sent],
+        at: ms(1),
+        duration: ms(1),
+        outcome: 'requeue',
+      });
       trace.consume({
         service: 'billing',
         destination: 'orders',
@@ -112,7 +128,14 @@ export const RULE_CASES: RuleCase[] = [
       const trace = new TraceBuilder();
       const a = trace.send({ service: 'api', destination: 'orders', at: 0, messageId: 'same' });
       const b = trace.send({ service: 'api', destination: 'orders', at: ms(1), messageId: 'same' });
-      trace.consume({ service: 'billing', destination: 'orders', messages: [a], at: ms(2), duration: ms(1), outcome: 'ack' });
+      trace.consume({
+        service: 'billing',
+        destination: 'orders',
+        messages: [a],
+        at: ms(2),
+        duration: ms(1),
+        outcome: 'ack',
+      });
       trace.consume({
         service: 'billing',
         destination: 'orders',
@@ -132,8 +155,22 @@ export const RULE_CASES: RuleCase[] = [
       const trace = new TraceBuilder();
       const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
       for (const at of [1, 4])
-        trace.consume({ service: 'billing', destination: 'orders', messages: [sent], at: ms(at), duration: ms(1), outcome: 'ack' });
-      trace.consume({ service: 'audit', destination: 'orders-audit', messages: [sent], at: ms(2), duration: ms(1), outcome: 'ack' });
+        trace.consume({
+          service: 'billing',
+          destination: 'orders',
+          messages: [sent],
+          at: ms(at),
+          duration: ms(1),
+          outcome: 'ack',
+        });
+      trace.consume({
+        service: 'audit',
+        destination: 'orders-audit',
+        messages: [sent],
+        at: ms(2),
+        duration: ms(1),
+        outcome: 'ack',
+      });
       return [trace.build()];
     },
     expected: { duplicate: 1 },
@@ -143,7 +180,14 @@ export const RULE_CASES: RuleCase[] = [
     traces: () => {
       const trace = new TraceBuilder();
       const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
-      trace.consume({ service: 'billing', destination: 'orders', messages: [sent], at: ms(1), duration: ms(1), outcome: 'drop' });
+      trace.consume({
+        service: 'billing',
+        destination: 'orders',
+        messages: [sent],
+        at: ms(1),
+        duration: ms(1),
+        outcome: 'drop',
+      });
       trace.consume({
         service: 'dlq-reader',
         destination: 'orders.dlq',
@@ -173,7 +217,14 @@ export const RULE_CASES: RuleCase[] = [
         outcome: 'requeue',
       });
       const timedOut = trace.send({ service: 'api', destination: 'orders', at: ms(3) });
-      trace.consume({ service: 'billing', destination: 'orders', messages: [timedOut], at: ms(4), duration: ms(1), outcome: 'timeout' });
+      trace.consume({
+        service: 'billing',
+        destination: 'orders',
+        messages: [timedOut],
+        at: ms(4),
+        duration: ms(1),
+        outcome: 'timeout',
+      });
       return [trace.build()];
     },
     expected: { failed: 3 },
@@ -182,7 +233,14 @@ export const RULE_CASES: RuleCase[] = [
     name: 'a consume span that names no message but failed',
     traces: () => {
       const trace = new TraceBuilder();
-      trace.consume({ service: 'billing', destination: 'orders', messages: [], at: 0, duration: ms(1), error: 'TypeError' });
+      trace.consume({
+        service: 'billing',
+        destination: 'orders',
+        messages: [],
+        at: 0,
+        duration: ms(1),
+        error: 'TypeError',
+      });
       return [trace.build()];
     },
     expected: { failed: 1 },
