@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { MessagingMetrics } from '@mqtrail/core';
+import { MessagingMetrics, mqtrailMetricProducer } from '@mqtrail/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -99,7 +99,8 @@ describe('ops/ against the running Prometheus', () => {
 });
 
 // Metrics recorded through @mqtrail/core and exported by the same OpenTelemetry Prometheus
-// exporter that @mqtrail/register uses, on a port Prometheus scrapes (job `mqtrail`). Each
+// exporter that @mqtrail/register uses, with mqtrail's MetricProducer on it as register's has (so
+// the histograms are mqtrail's own aggregates), on a port Prometheus scrapes (job `mqtrail`). Each
 // expression must then return data: this proves the dashboards and rules use the metric and label
 // names the exporter really writes, not the ones documentation suggests.
 describe('ops/ expressions over metrics the exporter really writes', () => {
@@ -109,7 +110,12 @@ describe('ops/ expressions over metrics the exporter really writes', () => {
   let timer: NodeJS.Timeout;
 
   beforeAll(async () => {
-    const exporter = new PrometheusExporter({ host: '127.0.0.1', port, preventServerStart: true });
+    const exporter = new PrometheusExporter({
+      host: '127.0.0.1',
+      port,
+      preventServerStart: true,
+      metricProducers: [mqtrailMetricProducer()],
+    });
     await exporter.startServer().catch((error: Error) => {
       throw new Error(`cannot expose metrics on 127.0.0.1:${port} for Prometheus to scrape: ${error.message}`);
     });
