@@ -12,17 +12,22 @@ JAEGER_START_TIMEOUT=60
 
 jaeger_bin() { printf '%s\n' "$CACHE_DIR/jaeger-$JAEGER_MODULE_VERSION/jaeger"; }
 
-jaeger_describe() { printf 'OTLP grpc 127.0.0.1:4317 http :4318, UI/API :16686, health :13133\n'; }
+jaeger_describe() { printf 'OTLP grpc 127.0.0.1:4317 http :4318, UI/API :16686, health :13133, ingester of Kafka topic %s (group jaeger-ingester)\n' "$KAFKA_SPAN_TOPIC"; }
 jaeger_version() { printf 'Jaeger %s (module %s)\n' "$JAEGER_RELEASE" "$JAEGER_MODULE_VERSION"; }
 
 # Builds the binary once into the cache (several minutes on 2 cores the first
 # time; Go's build cache makes later rebuilds quick). -mod=readonly: the
 # committed go.mod/go.sum of the wrapper must be complete.
+# Service `collector` runs the same binary; a lock in the cache makes the second of two
+# prepare steps (or clones) wait for the first one's build instead of building it again.
 jaeger_prepare() {
   local bin; bin=$(jaeger_bin)
   [[ -x $bin ]] && return 0
-  have go || die "jaeger: binary not in $bin and go not found: install Go 1.24+ (https://go.dev/dl or apt-get install golang)"
   mkdir -p "$(dirname "$bin")"
+  exec 7>"$(dirname "$bin").build.lock"
+  flock 7
+  [[ -x $bin ]] && { exec 7>&-; return 0; }
+  have go || die "jaeger: binary not in $bin and go not found: install Go 1.24+ (https://go.dev/dl or apt-get install golang)"
   local pkg=github.com/jaegertracing/jaeger
   (
     cd "$SERVICES_DIR/jaeger"
@@ -33,6 +38,7 @@ jaeger_prepare() {
       -o "$bin.tmp.$$" "$pkg/cmd/jaeger"
   ) || { rm -f "$bin.tmp.$$"; die "jaeger: go build failed"; }
   mv -f "$bin.tmp.$$" "$bin"
+  exec 7>&-
 }
 
 # Runs inside the new session (ctl _run jaeger).

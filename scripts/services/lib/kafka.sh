@@ -10,6 +10,11 @@ KAFKA_START_TIMEOUT=120
 # Any valid base64url UUID works; a fixed one keeps logs comparable
 # (it is base64url("mqtrail-local-01")).
 KAFKA_CLUSTER_ID=bXF0cmFpbC1sb2NhbC0wMQ
+# The span topic of the production layout (ops/jaeger/collector.yaml writes it, the ingester in
+# ops/jaeger/config.yaml and `mqtrail audit --follow` read it). Created on every fresh start, so
+# its partition count never depends on who produces first (auto-creation would give 1).
+KAFKA_SPAN_TOPIC=otlp_spans
+KAFKA_SPAN_TOPIC_PARTITIONS=6
 
 kafka_libs() { printf '%s\n' "$CACHE_DIR/kafka-$KAFKA_VERSION/libs"; }
 kafka_java() { printf '%s\n' "${JAVA_HOME:+$JAVA_HOME/bin/}java"; }
@@ -81,6 +86,7 @@ kafka_run() {
   d=$(svc_dir kafka); java=$(kafka_java); cp="$(kafka_libs)/*"
   mapfile -t opts < <(kafka_jvm_opts)
   rm -rf "$d/data"
+  rm -f "$(kafka_span_topic_marker)"
   mkdir -p "$d/data"
   kafka_write_config
   "$java" "${opts[@]}" -cp "$cp" kafka.tools.StorageTool \
@@ -92,9 +98,25 @@ kafka_healthy() {
   port_open 9092 && grep -q 'Kafka Server started' "$(log_file kafka)" 2>/dev/null
 }
 
-# After a fresh start, ask the broker something through the real client.
+# After a fresh start, ask the broker something through the real client: create the span topic.
 kafka_verify() {
-  kafka_topics --list >/dev/null
+  kafka_ensure_span_topic
+}
+
+# Present while the running Kafka has the span topic (removed when Kafka starts afresh).
+kafka_span_topic_marker() { printf '%s\n' "$(svc_dir kafka)/span-topic-ready"; }
+
+# Creates the span topic if it is missing. Tolerates a concurrent creator (another `up`).
+kafka_ensure_span_topic() {
+  local out
+  out=$(kafka_topics --create --if-not-exists --topic "$KAFKA_SPAN_TOPIC" \
+    --partitions "$KAFKA_SPAN_TOPIC_PARTITIONS" --replication-factor 1 2>&1) ||
+    kafka_topics --describe --topic "$KAFKA_SPAN_TOPIC" >/dev/null 2>&1 || {
+    warn "kafka: could not create topic $KAFKA_SPAN_TOPIC:"
+    printf '%s\n' "$out" | sed 's/^/  | /' >&2
+    return 1
+  }
+  : >"$(kafka_span_topic_marker)"
 }
 
 # `ctl kafka-topics ARGS...`: org.apache.kafka.tools.TopicCommand against
