@@ -5,6 +5,7 @@
  * MeterProvider with a periodic reader (metrics are part of what an instrumentation costs).
  * The `none` variant installs nothing at all.
  */
+import { mqtrailMetricProducer } from '@mqtrail/core';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -149,12 +150,17 @@ export function setUpTelemetry(variant: VariantName, client: Client): Telemetry 
     spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })],
   });
   const metricExporter = new CountingMetricExporter();
-  // Issue #13: once mqtrail hands its pre-aggregated metrics to readers through a MetricProducer,
-  // that producer goes into this reader's `metricProducers` (the one line an own-SDK user adds), for
-  // every variant alike, so the mqtrail variants and the metric-point micro-benchmark measure it
-  // wired rather than its fallback.
+  // mqtrail's pre-aggregated histograms reach readers through its MetricProducer: the one line an
+  // own-SDK user adds, here for every variant alike (it hands over nothing where mqtrail records
+  // nothing), so the mqtrail variants and the metric-point micro-benchmark measure it wired.
   const meterProvider = new MeterProvider({
-    readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 10_000 })],
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: metricExporter,
+        exportIntervalMillis: 10_000,
+        metricProducers: [mqtrailMetricProducer()],
+      }),
+    ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
