@@ -5,12 +5,15 @@
  *   --forever        place orders until Ctrl-C
  *   --rate <n>       orders per second (default 5)
  *   --quiet-faults   no fault injection
+ *   --pipeline       export spans through the collector and Kafka (topic otlp_spans) instead of
+ *                    straight to Jaeger: the production layout of docs/scale.md
  *   --summary-json <file>  also write the counts and the shown trace id as JSON (for tests)
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeRoute, spanRoute } from './pipeline';
 import { type RunningService, SHOP_SERVICES, startService, stopService } from './services';
 import { printSummary } from './summary';
 import { Tally } from './tally';
@@ -22,7 +25,7 @@ function ensureServices(): void {
   try {
     execFileSync(ctl, ['status'], { stdio: 'ignore' });
   } catch {
-    console.log('Starting local services (RabbitMQ, Kafka, Jaeger, Prometheus)…');
+    console.log('Starting local services (RabbitMQ, Kafka, Jaeger, Prometheus, the span collector)…');
     execFileSync(ctl, ['up'], { stdio: 'inherit' });
   }
 }
@@ -34,6 +37,7 @@ function parseOptions() {
       forever: { type: 'boolean', default: false },
       rate: { type: 'string', default: '5' },
       'quiet-faults': { type: 'boolean', default: false },
+      pipeline: { type: 'boolean', default: false },
       'summary-json': { type: 'string' },
     },
   });
@@ -46,6 +50,7 @@ function parseOptions() {
     durationMs: values.forever ? Number.POSITIVE_INFINITY : duration * 1000,
     rate,
     faults: !values['quiet-faults'],
+    pipeline: values.pipeline,
     summaryJson: values['summary-json'],
   };
 }
@@ -56,8 +61,15 @@ async function main(): Promise<void> {
   const options = parseOptions();
   ensureServices();
 
+  const route = spanRoute(options.pipeline);
+  console.log(describeRoute(route));
+  // With --pipeline, `mqtrail audit --follow` reading route.kafka.topic starts here (issue 14, item 6).
+
   const tally = new Tally();
-  const env: Record<string, string> = { SHOP_ORDER_RATE: String(options.rate) };
+  const env: Record<string, string> = {
+    SHOP_ORDER_RATE: String(options.rate),
+    OTEL_EXPORTER_OTLP_ENDPOINT: route.otlpEndpoint,
+  };
   if (!options.faults) {
     for (const name of ['FAIL', 'SLOW', 'REDELIVER', 'DUPLICATE', 'UNROUTABLE', 'STRAND'])
       env[`SHOP_${name}_RATE`] = '0';
@@ -100,7 +112,7 @@ async function main(): Promise<void> {
     await stopAll();
     throw error;
   }
-  const shownTraceId = await printSummary(tally);
+  const shownTraceId = await printSummary(tally, route);
   if (options.summaryJson !== undefined) {
     writeFileSync(options.summaryJson, JSON.stringify({ traceId: shownTraceId, counts: tally.counts }, null, 2));
   }

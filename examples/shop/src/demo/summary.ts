@@ -1,7 +1,7 @@
 import { buildChain, JaegerClient, renderChain } from '@mqtrail/cli';
+import { JAEGER_URL, type SpanRoute } from './pipeline';
 import type { Tally } from './tally';
 
-const JAEGER_URL = process.env.MQTRAIL_JAEGER_URL ?? 'http://127.0.0.1:16686';
 const PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
 /** Waits for one completed order's trace to reach Jaeger with all its hops, and renders it. */
@@ -22,7 +22,7 @@ async function renderOneChain(tally: Tally): Promise<string> {
 }
 
 /** Prints the chain of one completed order and the counts; returns that order's trace id. */
-export async function printSummary(tally: Tally): Promise<string | undefined> {
+export async function printSummary(tally: Tally, route?: SpanRoute): Promise<string | undefined> {
   const c = tally.counts;
   console.log('\nOne order, end to end:\n');
   console.log(await renderOneChain(tally));
@@ -44,6 +44,12 @@ export async function printSummary(tally: Tally): Promise<string | undefined> {
   console.log(`  ${'returned messages seen by orders'.padEnd(62)} ${c.returned}`);
   console.log('\nLook closer:');
   console.log(`  Jaeger API     ${JAEGER_URL}/api/services`);
+  if (route?.kafka !== undefined) {
+    console.log(
+      `  Span topic     ${route.kafka.topic} on ${route.kafka.brokers.join(',')} ` +
+        `(scripts/services/ctl kafka-topics --describe --topic ${route.kafka.topic})`,
+    );
+  }
   console.log(
     `  Prometheus     ${PROMETHEUS_URL}/graph?g0.expr=${encodeURIComponent('sum by (messaging_destination_name, mqtrail_settle_outcome) (mqtrail_settled_messages_total)')}`,
   );
