@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { endpoints } from '../support/endpoints';
@@ -58,8 +58,11 @@ export function startWorker(name: string, args: string[]): Worker {
       if (text.startsWith('{')) lines.push(JSON.parse(text) as FindingLine);
     }
   });
+  // MQTRAIL_E2E_FOLLOW_LOGS=<dir> keeps each worker's whole stderr, for a failure's post-mortem.
+  const logDir = process.env.MQTRAIL_E2E_FOLLOW_LOGS;
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-20_000);
+    if (logDir) appendFileSync(path.join(logDir, `worker-${name}.log`), chunk);
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),

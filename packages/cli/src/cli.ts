@@ -271,7 +271,8 @@ function createProgram(io: CliIo, setExitCode: (code: number) => void): Command 
     const partitions =
       options.partitions === undefined ? undefined : parseCount(options.partitions, '--partitions', 10_000);
     const color = useColor(command);
-    const log = (line: string) => io.stderr.write(`mqtrail audit --follow: ${line}\n`);
+    const log = (line: string) =>
+      io.stderr.write(`${new Date(io.now()).toISOString()} mqtrail audit --follow: ${line}\n`);
     const worker = new FollowWorker({
       brokers,
       spansTopic: options.spansTopic,

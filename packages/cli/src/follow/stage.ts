@@ -67,6 +67,8 @@ export class TransactionalStage<S> {
   private readonly ready = new Map<number, StageTask<S>>();
   private assigned = new Set<number>();
   private readonly failedAt = new Map<number, number>();
+  /** Partitions whose producer was fenced: another worker owns them until the group says otherwise. */
+  private readonly fenced = new Set<number>();
   private stopping = false;
   /** Per partition: lag in records after the last batch, and the timestamp of its last record. */
   readonly lag = new Map<number, { records: number; lastTimestampMs: number }>();
@@ -173,12 +175,13 @@ export class TransactionalStage<S> {
       if (!partitions.has(partition)) this.close(partition);
     }
     this.failedAt.clear();
+    this.fenced.clear();
     for (const partition of partitions) void this.task(partition);
     this.options.log(`${this.options.name}: assigned partitions [${[...partitions].sort((a, b) => a - b).join(', ')}]`);
   }
 
   private task(partition: number): Promise<StageTask<S> | undefined> {
-    if (this.stopping || !this.assigned.has(partition)) return Promise.resolve(undefined);
+    if (this.stopping || !this.assigned.has(partition) || this.fenced.has(partition)) return Promise.resolve(undefined);
     const open = this.tasks.get(partition);
     if (open !== undefined) return open;
     const failedAt = this.failedAt.get(partition);
@@ -301,6 +304,13 @@ export class TransactionalStage<S> {
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
+}
+
+/** The producer lost its transactional id to a newer producer (a new owner of the partition). */
+function isFenced(error: unknown): boolean {
+  const type = (error as { type?: unknown }).type;
+  if (type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED') return true;
+  return /old epoch|fenced/i.test(errorText(error));
 }
 
 export function errorText(error: unknown): string {
