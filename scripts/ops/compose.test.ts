@@ -11,6 +11,8 @@ import { REPO_ROOT, readDatasources, readYaml } from './ops-files';
 
 interface ComposeService {
   image?: string;
+  command?: string | string[];
+  ports?: string[];
   build?: string | { context?: string; dockerfile?: string };
   volumes?: (string | { type?: string; source?: string; target: string })[];
   env_file?: string | string[];
@@ -120,20 +122,23 @@ services:
     expect(services.filter(([, service]) => service.healthcheck?.test === undefined).map(([name]) => name)).toEqual([]);
   });
 
-  it.each(SHOP_SERVICES)('%s runs its own shop service, exporting to Jaeger and reaching both brokers', (name) => {
-    const service = compose.services[name];
-    expect(service?.build).toMatchObject({ context: '.', dockerfile: 'examples/shop/Dockerfile' });
-    const environment = environmentOf(service ?? {});
-    expect(environment).toMatchObject({
-      SHOP_SERVICE: name,
-      OTEL_SERVICE_NAME: name,
-      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
-      SHOP_AMQP_URL: 'amqp://guest:guest@rabbitmq:5672',
-      SHOP_KAFKA_BROKERS: 'kafka:9092',
-    });
-    // The image runs dist/<SHOP_SERVICE>.js, compiled from src/<SHOP_SERVICE>.ts.
-    expect(existsSync(path.join(REPO_ROOT, 'examples/shop/src', `${name}.ts`))).toBe(true);
-  });
+  it.each(SHOP_SERVICES)(
+    '%s runs its own shop service, exporting to the collector and reaching both brokers',
+    (name) => {
+      const service = compose.services[name];
+      expect(service?.build).toMatchObject({ context: '.', dockerfile: 'examples/shop/Dockerfile' });
+      const environment = environmentOf(service ?? {});
+      expect(environment).toMatchObject({
+        SHOP_SERVICE: name,
+        OTEL_SERVICE_NAME: name,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4328',
+        SHOP_AMQP_URL: 'amqp://guest:guest@rabbitmq:5672',
+        SHOP_KAFKA_BROKERS: 'kafka:9092',
+      });
+      // The image runs dist/<SHOP_SERVICE>.js, compiled from src/<SHOP_SERVICE>.ts.
+      expect(existsSync(path.join(REPO_ROOT, 'examples/shop/src', `${name}.ts`))).toBe(true);
+    },
+  );
 
   it('Prometheus scrapes every shop service on the port its exporter listens on, and RabbitMQ', () => {
     const config = readYaml<{ scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(
@@ -166,6 +171,68 @@ services:
       const host = new URL(datasource.url).hostname;
       expect(Object.keys(compose.services), `${datasource.name} → ${datasource.url}`).toContain(host);
     }
+  });
+});
+
+describe('docker-compose.yml: the span pipeline (collector -> Kafka -> ingester)', () => {
+  interface KafkaEnds {
+    brokers: string[];
+    traces: { topic: string; encoding: string };
+  }
+  const collectorConfig = readYaml<{
+    receivers: { otlp: { protocols: { http: { endpoint: string }; grpc: { endpoint: string } } } };
+    exporters: { kafka: KafkaEnds & { partition_traces_by_id: boolean } };
+    service: { pipelines: Record<string, { receivers: string[]; exporters: string[] }> };
+  }>('ops/jaeger/collector.yaml');
+  const jaegerConfig = readYaml<{
+    receivers: { kafka: KafkaEnds & { group_id: string } };
+    service: { pipelines: Record<string, { receivers: string[]; exporters: string[] }> };
+  }>('ops/jaeger/config.yaml');
+  const portOf = (endpoint: string) => endpoint.split(':').at(-1);
+  // ${env:NAME:-default} as the collector expands it, with the compose service's environment.
+  const expand = (text: string, env: Record<string, string>) =>
+    text.replace(/\$\{env:(\w+):-([^}]*)\}/g, (_all, name: string, fallback: string) => env[name] ?? fallback);
+
+  it.each([
+    ['collector', 'collector.yaml'],
+    ['jaeger', 'config.yaml'],
+  ])('%s runs the Jaeger image with ops/jaeger/%s, listening beyond the container', (name, file) => {
+    const service = compose.services[name] ?? {};
+    expect(service.image).toMatch(/^jaegertracing\/jaeger:2\./);
+    expect(service.volumes).toContain('./ops/jaeger:/etc/mqtrail/jaeger:ro');
+    expect(service.command).toEqual(['--config', `/etc/mqtrail/jaeger/${file}`]);
+    expect(environmentOf(service)).toMatchObject({
+      MQTRAIL_LISTEN_HOST: '0.0.0.0',
+      MQTRAIL_KAFKA_BROKERS: 'kafka:9092',
+    });
+    expect(service.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' } });
+  });
+
+  it('the collector exports OTLP to the span topic as otlp_json keyed by trace id, and the ingester reads it', () => {
+    const exporter = collectorConfig.exporters.kafka;
+    expect(collectorConfig.service.pipelines.traces).toMatchObject({ receivers: ['otlp'], exporters: ['kafka'] });
+    expect(exporter.traces).toEqual({ topic: 'otlp_spans', encoding: 'otlp_json' });
+    expect(exporter.partition_traces_by_id).toBe(true);
+    const receiver = jaegerConfig.receivers.kafka;
+    expect(receiver.traces).toEqual(exporter.traces);
+    expect(receiver.group_id).toBe('jaeger-ingester');
+    expect(jaegerConfig.service.pipelines['traces/ingester']).toMatchObject({
+      receivers: ['kafka'],
+      exporters: ['jaeger_storage_exporter'],
+    });
+    const env = environmentOf(compose.services.collector ?? {});
+    expect(expand(exporter.brokers.join(','), env)).toBe('kafka:9092');
+    expect(expand(receiver.brokers.join(','), environmentOf(compose.services.jaeger ?? {}))).toBe('kafka:9092');
+  });
+
+  it('the shop exports to the port the collector publishes, and Kafka creates the topic before the collector starts', () => {
+    const http = portOf(collectorConfig.receivers.otlp.protocols.http.endpoint);
+    const grpc = portOf(collectorConfig.receivers.otlp.protocols.grpc.endpoint);
+    expect(compose.services.collector?.ports).toEqual([`${grpc}:${grpc}`, `${http}:${http}`]);
+    expect(environmentOf(compose.services.orders ?? {}).OTEL_EXPORTER_OTLP_ENDPOINT).toBe(`http://collector:${http}`);
+    const check = [compose.services.kafka?.healthcheck?.test ?? []].flat().join(' ');
+    expect(check).toContain('--create --if-not-exists --topic otlp_spans --partitions 6');
+    expect(compose.services.collector?.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' } });
   });
 });
 
