@@ -272,14 +272,17 @@ export class TransactionalStage<S> {
         return true;
       } catch (error) {
         await transaction?.abort().catch(() => {});
+        const fenced = isFenced(error);
         this.options.log(
-          `${this.options.name}: partition ${task.partition} transaction failed, reopening: ${errorText(error)}`,
+          `${this.options.name}: partition ${task.partition} transaction failed, ${fenced ? 'fenced: another worker owns it now, waiting for the group' : 'reopening'}: ${errorText(error)}`,
         );
         this.handlers.failed?.(task, error);
         if ((await this.tasks.get(task.partition)) === task) {
           this.tasks.delete(task.partition);
           this.ready.delete(task.partition);
           this.failedAt.set(task.partition, Date.now());
+          // Reopening would fence the new owner in turn: only a new assignment gives it back.
+          if (fenced) this.fenced.add(task.partition);
         }
         await task.producer.disconnect().catch(() => {});
         return false;
