@@ -12,18 +12,20 @@ import { closeDeliveries } from './settle';
  */
 export function emit(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
-    function emit(this: object, event: unknown, ...args: unknown[]) {
-      const [payload] = args;
+    function emit(this: object, event: unknown, payload: unknown) {
       if (event === 'return') {
         safely('recording a returned message', () => onReturned(ctx, this, payload), undefined);
       } else if (event === 'error') {
         const state = existingStateOf(this);
         if (state !== undefined) state.lastError = payload;
       }
-      if (event !== 'close') return original.call(this, event, ...args);
+      // `arguments` passed on whole, not a rest array spread again: every delivery is emitted.
+      // biome-ignore lint/complexity/noArguments: forwarding every argument without copying them
+      if (event !== 'close') return original.apply(this, arguments as unknown as unknown[]);
       try {
         // amqplib's own close listener fails pending confirm callbacks first, with its own error.
-        return original.call(this, event, ...args);
+        // biome-ignore lint/complexity/noArguments: as above
+        return original.apply(this, arguments as unknown as unknown[]);
       } finally {
         safely('ending the spans of a closed channel', () => onClosed(ctx, this), undefined);
       }

@@ -237,12 +237,11 @@ function handlerDone(
   delivery: OpenDelivery,
   error: unknown,
 ): void {
-  safely(
-    'recording the end of a message handler',
-    () => {
-      if (error !== undefined) delivery.handlerError = error;
-      if (how.noAck) endAutoAcked(ctx, channel, delivery);
-    },
-    undefined,
-  );
+  // Guarded inline rather than through `safely`: no closure per message.
+  try {
+    if (error !== undefined) delivery.handlerError = error;
+    if (how.noAck) endAutoAcked(ctx, channel, delivery);
+  } catch (failure) {
+    reportFailure('recording the end of a message handler', failure);
+  }
 }
