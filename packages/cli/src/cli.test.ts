@@ -325,6 +325,28 @@ describe('mqtrail audit', () => {
   });
 });
 
+describe('mqtrail audit --follow', () => {
+  it('names the option and the rule for bad arguments, before touching Kafka', async () => {
+    const noBrokers = await run(['audit', '--follow']);
+    expect(noBrokers.code).toBe(64);
+    expect(noBrokers.stderr).toBe(
+      'mqtrail: --kafka-brokers is required with --follow (or set MQTRAIL_KAFKA_BROKERS)\n',
+    );
+    const badGrace = await run(['audit', '--follow', '--kafka-brokers', '127.0.0.1:1', '--grace', '0s']);
+    expect(badGrace.stderr).toMatch(/^mqtrail: --grace must be a duration greater than zero/);
+    const badPort = await run(['audit', '--follow', '--kafka-brokers', '127.0.0.1:1', '--metrics-port', 'x']);
+    expect(badPort.stderr).toMatch(/^mqtrail: --metrics-port must be a whole number from 1 to 65535/);
+  });
+
+  it('says which brokers it could not reach, and exits 1', { timeout: 60_000 }, async () => {
+    const result = await run(['audit', '--follow', '--kafka-brokers', '127.0.0.1:1'], {
+      onStop: () => () => {},
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/mqtrail: cannot start the audit on Kafka at 127\.0\.0\.1:1 \(/);
+  });
+});
+
 describe('mqtrail', () => {
   it('prints help and version with exit code 0, and usage errors with 64', async () => {
     const help = await run(['--help']);
