@@ -67,8 +67,13 @@ export class TransactionalStage<S> {
   private readonly ready = new Map<number, StageTask<S>>();
   private assigned = new Set<number>();
   private readonly failedAt = new Map<number, number>();
-  /** Partitions whose producer was fenced: another worker owns them until the group says otherwise. */
-  private readonly fenced = new Set<number>();
+  /**
+   * Partitions whose producer was fenced, and when: another worker owns them, until the group
+   * assigns them again — or, should no rebalance come (the broker expired our own transaction,
+   * which reads the same), until two session timeouts have passed: by then a worker that really
+   * lost the partition has heard so from the group.
+   */
+  private readonly fenced = new Map<number, number>();
   private stopping = false;
   /** Per partition: lag in records after the last batch, and the timestamp of its last record. */
   readonly lag = new Map<number, { records: number; lastTimestampMs: number }>();
@@ -181,7 +186,10 @@ export class TransactionalStage<S> {
   }
 
   private task(partition: number): Promise<StageTask<S> | undefined> {
-    if (this.stopping || !this.assigned.has(partition) || this.fenced.has(partition)) return Promise.resolve(undefined);
+    if (this.stopping || !this.assigned.has(partition)) return Promise.resolve(undefined);
+    const fencedAt = this.fenced.get(partition);
+    if (fencedAt !== undefined && Date.now() - fencedAt < 2 * this.options.sessionTimeoutMs)
+      return Promise.resolve(undefined);
     const open = this.tasks.get(partition);
     if (open !== undefined) return open;
     const failedAt = this.failedAt.get(partition);
@@ -282,7 +290,7 @@ export class TransactionalStage<S> {
           this.ready.delete(task.partition);
           this.failedAt.set(task.partition, Date.now());
           // Reopening would fence the new owner in turn: only a new assignment gives it back.
-          if (fenced) this.fenced.add(task.partition);
+          if (fenced) this.fenced.set(task.partition, Date.now());
         }
         await task.producer.disconnect().catch(() => {});
         return false;
