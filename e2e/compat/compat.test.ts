@@ -262,9 +262,13 @@ function runTests(spec: RunSpec): void {
       ];
       const sent = await metricByTarget('messaging_client_sent_messages_total', destination, MESSAGES);
       const consumed = await metricByTarget('messaging_client_consumed_messages_total', destination, MESSAGES);
+      // A histogram too: with mqtrailMetricProducer() on the app's reader (SDK 2.x and 3.x alike)
+      // mqtrail aggregates it itself, and it must reach Prometheus the same.
+      const processed = await metricByTarget('messaging_process_duration_count', destination, MESSAGES);
       for (const [what, actual, want] of [
         ['sent', sent, expected(run.ports.producer)],
         ['consumed', consumed, expected(run.ports.consumer)],
+        ['processed', processed, expected(run.ports.consumer)],
       ] as const) {
         if (JSON.stringify(actual) !== JSON.stringify(want)) {
           const port = what === 'sent' ? run.ports.producer : run.ports.consumer;
@@ -276,7 +280,8 @@ function runTests(spec: RunSpec): void {
       }
     }
     expect(failures).toEqual([]);
-  });
+    // Room for every check's own 30 s wait, so a failure reports what Prometheus and the app had.
+  }, 240_000);
 
   it('puts exactly one traceparent on the wire per message, the send span of mqtrail', async () => {
     const run = await started();
