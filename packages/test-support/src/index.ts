@@ -1,3 +1,4 @@
+export { describeContribCompat } from './contrib-compat';
 export { captureDiagErrors } from './diag';
 export { sumOf } from './metrics';
 export type { OpenSpanCounter } from './open-span-counter';
