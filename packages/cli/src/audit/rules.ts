@@ -230,6 +230,19 @@ export function deliveriesInScope(record: MessageRecord): DeliveryRecord[] {
 }
 
 /**
+ * False when `judgeMessage` can find nothing in the record at `nowUs`: a send neither returned nor
+ * failed, and either not yet past its grace period or consumed once, plainly. Most messages are,
+ * so a streaming driver judging after every fact asks this first.
+ */
+export function mayFind(record: MessageRecord, nowUs: number, graceUs: number): boolean {
+  if (record.flags & (RETURNED | SEND_FAILED)) return true;
+  const { deliveries } = record;
+  if (deliveries === undefined) return (record.flags & SENT) !== 0 && record.sentAtUs <= nowUs - graceUs;
+  if (deliveries.length > 1) return true;
+  return ((deliveries[0]?.flags ?? 0) & ~(IN_SCOPE | BATCH)) !== 0;
+}
+
+/**
  * Every finding about one message, as the facts folded so far and the clock show it: returned, a
  * failed send or lost (sent, in scope, not consumed by `nowUs - graceUs`); duplicates per consumer;
  * redelivered; dead-lettered; failed processing.

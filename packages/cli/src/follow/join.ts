@@ -14,6 +14,7 @@ import {
   judgeChain,
   judgeMessage,
   type MessageRecord,
+  mayFind,
   NONE,
   newChainRecord,
   newMessageRecord,
@@ -198,6 +199,7 @@ export class JoinState {
   private judgeMessage(key: string, entry: MessageEntry, out: JoinOutput): void {
     const { record } = entry;
     const spanId = key.slice(key.indexOf(':') + 1);
+    if (!mayFind(record, this.clockUs, this.options.graceUs)) return;
     const settled = isSent(record) || this.clockUs >= entry.lastUs + this.options.graceUs;
     const findings = judgeMessage(spanId.startsWith('~') ? undefined : spanId, record, {
       strings: this.strings,
