@@ -47,8 +47,8 @@ const OK = 4;
 /** Per round: ok, requeue twice, dup twice, reject, slow. */
 const ORDER_DELIVERIES = ROUNDS * (OK + 2 + 2 + 1 + 1);
 const GRACE = '5s';
-const SLOW = '2s';
-const SLOW_MS = 2_600;
+const SLOW = '4s';
+const SLOW_MS = 4_500;
 
 const workers: Worker[] = [];
 const apps: App[] = [];
