@@ -32,6 +32,7 @@ vi.mock('./attributes', async (importOriginal) => {
 });
 
 type Sent = { messages: { headers: Record<string, unknown> }[] };
+type Consumed = ReturnType<typeof kafkaMessage> & { headers: Record<string, unknown> };
 
 // Head sampling that keeps nothing: the unsampled fast path for every message. What sampling cannot
 // switch off must still happen: propagation, every metric, duplicate checks, commit accounting.
@@ -61,7 +62,7 @@ describe('unsampled messages (the fast path)', () => {
   });
 
   /** Sends `count` messages through the instrumented producer and returns them as consumed. */
-  async function produced(count: number): Promise<ReturnType<typeof kafkaMessage>[]> {
+  async function produced(count: number): Promise<Consumed[]> {
     const user = { app: 'kept' };
     await producer.send({
       topic: 'orders',
@@ -69,7 +70,7 @@ describe('unsampled messages (the fast path)', () => {
     });
     expect(user).toEqual({ app: 'kept' });
     const sent = producer.requests.at(-1) as Sent;
-    return sent.messages.map((message, offset) => kafkaMessage(offset, message.headers));
+    return sent.messages.map((message, offset) => ({ ...kafkaMessage(offset), headers: message.headers }));
   }
 
   it('send with nothing built and no hook run, each message with its own unsampled creation context and the chain', async () => {
@@ -137,7 +138,7 @@ describe('unsampled messages (the fast path)', () => {
 
   it('batch with nothing built and no hook run for its messages, yet count and deduplicate them', async () => {
     const messages = await produced(3);
-    const batch = kafkaBatch('orders', 0, [...messages, messages[0] as ReturnType<typeof kafkaMessage>]);
+    const batch = kafkaBatch('orders', 0, [...messages, messages[0] as Consumed]);
     await consumer.run({
       eachBatch: async ({ batch: delivered }: { batch: Batch }) => {
         for (const message of delivered.messages) {
