@@ -80,6 +80,8 @@ export function emptyOutput(): JoinOutput {
 }
 
 const CHAIN_PREFIX = 'trace:';
+/** Most entries never write a finding: they share one empty list instead of holding one each. */
+const NOTHING_WRITTEN: string[] = [];
 
 export class JoinState {
   readonly strings = new Interner();
@@ -148,7 +150,7 @@ export class JoinState {
   private applyMessage(key: string, fact: SendFact | DeliveryFact, atUs: number, out: JoinOutput): void {
     let entry = this.messages.get(key);
     if (entry === undefined) {
-      entry = { record: newMessageRecord(fact.traceId), written: [], firstUs: atUs, lastUs: atUs };
+      entry = { record: newMessageRecord(fact.traceId), written: NOTHING_WRITTEN, firstUs: atUs, lastUs: atUs };
       this.messages.set(key, entry);
     }
     const { record } = entry;
@@ -210,7 +212,7 @@ export class JoinState {
       if (!settled && finding.kind !== 'lost') continue;
       const findingId = findingKey(finding);
       if (entry.written.includes(findingId)) continue;
-      entry.written.push(findingId);
+      entry.written = [...entry.written, findingId];
       out.findings.push({ key: findingId, finding });
       out.changes.add(key);
     }
