@@ -1,24 +1,13 @@
-import net from 'node:net';
 import { endpoints } from './support/endpoints';
+import { portOpen } from './support/port-open';
 
 /**
  * e2e tests run only against real services. When one is not reachable the whole run fails here,
  * naming it and the command that starts it, instead of every test timing out or being skipped.
  */
-function portOpen(hostPort: string): Promise<boolean> {
+function hostPortOpen(hostPort: string): Promise<boolean> {
   const [host, port] = hostPort.split(':');
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port: Number(port), timeout: 2_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
+  return portOpen(host ?? '', Number(port));
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -33,10 +22,10 @@ async function httpOk(url: string): Promise<boolean> {
 export default async function checkServices(): Promise<void> {
   const amqp = new URL(endpoints.amqpUrl);
   const checks: [string, Promise<boolean>][] = [
-    [`RabbitMQ at ${amqp.hostname}:${amqp.port || 5672}`, portOpen(`${amqp.hostname}:${amqp.port || 5672}`)],
-    [`Kafka at ${endpoints.kafkaBroker}`, portOpen(endpoints.kafkaBroker)],
+    [`RabbitMQ at ${amqp.hostname}:${amqp.port || 5672}`, hostPortOpen(`${amqp.hostname}:${amqp.port || 5672}`)],
+    [`Kafka at ${endpoints.kafkaBroker}`, hostPortOpen(endpoints.kafkaBroker)],
     [`Jaeger query at ${endpoints.jaegerQuery}`, httpOk(`${endpoints.jaegerQuery}/api/services`)],
-    [`Jaeger OTLP/HTTP at ${endpoints.otlpHttp}`, portOpen(new URL(endpoints.otlpHttp).host)],
+    [`Jaeger OTLP/HTTP at ${endpoints.otlpHttp}`, hostPortOpen(new URL(endpoints.otlpHttp).host)],
     [`Prometheus at ${endpoints.prometheus}`, httpOk(`${endpoints.prometheus}/-/ready`)],
   ];
   const down: string[] = [];

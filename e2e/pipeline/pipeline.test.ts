@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChild } from '../support/child';
 import { endpoints } from '../support/endpoints';
 import { fetchTrace, serviceOf } from '../support/jaeger';
+import { portOpen } from '../support/port-open';
 import { waitFor } from '../support/wait';
 
 /**
@@ -68,20 +68,9 @@ function collectorPartition(key: string, partitions: number): number {
   return Math.abs((hash | 0) % partitions);
 }
 
-function portOpen(url: string): Promise<boolean> {
+function urlPortOpen(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port), timeout: 2_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
+  return portOpen(hostname, Number(port));
 }
 
 describe('spans through the collector, Kafka and the ingester', () => {
@@ -96,7 +85,7 @@ describe('spans through the collector, Kafka and the ingester', () => {
       (r) => r.ok,
       () => false,
     );
-    if (!healthy || !(await portOpen(COLLECTOR_OTLP_HTTP))) {
+    if (!healthy || !(await urlPortOpen(COLLECTOR_OTLP_HTTP))) {
       throw new Error(
         `the span collector is not reachable (${COLLECTOR_HEALTH}, ${COLLECTOR_OTLP_HTTP}). ` +
           'Start it with `scripts/services/ctl up collector` (a plain `ctl up` starts it too).',
