@@ -60,6 +60,7 @@ export interface StageOptions {
 }
 
 const REOPEN_BACKOFF_MS = 2_000;
+const PARTITIONS_CONCURRENTLY = 4;
 
 export class TransactionalStage<S> {
   readonly consumer: Consumer;
@@ -104,6 +105,9 @@ export class TransactionalStage<S> {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      // Each partition has its own producer and transaction, so partitions need not wait for one
+      // another's round trips (a batch's transaction is five of them).
+      partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
         const task = await this.task(batch.partition);
