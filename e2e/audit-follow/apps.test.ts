@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpoints } from '../support/endpoints';
 import { leaseMetricsPort } from '../support/metrics-port';
+import { portOpen } from '../support/port-open';
 import { query, waitForSeries } from '../support/prometheus';
 import { waitFor } from '../support/wait';
 import {
@@ -59,18 +59,7 @@ let endedAt = 0;
 
 function collectorUp(): Promise<boolean> {
   const url = new URL(COLLECTOR);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: url.hostname, port: Number(url.port), timeout: 2_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
+  return portOpen(url.hostname, Number(url.port));
 }
 
 /**
