@@ -89,7 +89,7 @@ describe('the shop demo through the pipeline', () => {
       output += chunk;
     });
     code = await new Promise<number | null>((resolve) => demo.once('exit', resolve));
-  }, 180_000);
+  }, 240_000);
 
   afterAll(async () => {
     await reader?.disconnect();
@@ -99,6 +99,27 @@ describe('the shop demo through the pipeline', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/Spans: shop → collector http:\/\/127\.0\.0\.1:4328 → Kafka .* topic otlp_spans/);
     expect(output).toContain('Span topic     otlp_spans');
+  });
+
+  it('streams findings from one `audit --follow` worker, and they count as the batch audit does', () => {
+    const { audit } = JSON.parse(readFileSync(summaryFile, 'utf8')) as {
+      audit?: { stream: Record<string, number>; batch: Record<string, number>; equal: boolean };
+    };
+    expect(audit, output).toBeDefined();
+    expect(output).toMatch(
+      /^Audit: mqtrail audit --follow on otlp_spans, group mqtrail-demo-\S+, findings → mqtrail_demo_findings_\S+$/m,
+    );
+    // Each finding streamed is printed as it comes, compactly.
+    const lines = output
+      .split('\n')
+      .filter((line) => /^\[audit --follow\] (lost|duplicate|redelivered|dead-letter|failed|returned) /.test(line));
+    const streamed = Object.values(audit?.stream ?? {}).reduce((n, c) => n + c, 0);
+    expect(streamed, output).toBeGreaterThan(0);
+    expect(lines.length).toBe(streamed);
+    expect(audit?.stream, output).toEqual(audit?.batch);
+    expect(audit?.equal).toBe(true);
+    expect(output).toContain('The streaming audit (--follow) and the batch audit agree.');
+    expect(output).toMatch(/Audit worker stopped \(SIGTERM\), exit code 0\./);
   });
 
   it('the chain it shows is in Jaeger, from the ingester, and on the topic in one partition', async () => {

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { AUDIT_GRACE_MS, compareWithBatch, type FollowAudit, startFollowAudit } from './audit';
 import { describeRoute, spanRoute } from './pipeline';
 import { type RunningService, SHOP_SERVICES, startService, stopService } from './services';
 import { printSummary } from './summary';
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
 
   const route = spanRoute(options.pipeline);
   console.log(describeRoute(route));
-  // With --pipeline, `mqtrail audit --follow` reading route.kafka.topic starts here (issue 14, item 6).
+  // With --pipeline, one `mqtrail audit --follow` worker reads route.kafka.topic while the shop runs.
+  const windowStart = Date.now();
+  const follow: FollowAudit | undefined = route.kafka === undefined ? undefined : startFollowAudit(route, windowStart);
 
   const tally = new Tally();
   const env: Record<string, string> = {
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       env[`SHOP_${name}_RATE`] = '0';
   }
 
+  let shopStopped = Date.now();
   const running: RunningService[] = [];
   const stopAll = async () => {
     for (const service of [...running].reverse()) await stopService(service);
@@ -108,13 +112,39 @@ async function main(): Promise<void> {
     const drainDeadline = Date.now() + 20_000;
     while (tally.inFlight > 0 && Date.now() < drainDeadline) await sleep(250);
     await stopAll();
+    shopStopped = Date.now();
   } catch (error) {
     await stopAll();
+    await follow?.stop();
     throw error;
   }
-  const shownTraceId = await printSummary(tally, route);
-  if (options.summaryJson !== undefined) {
-    writeFileSync(options.summaryJson, JSON.stringify({ traceId: shownTraceId, counts: tally.counts }, null, 2));
+  let audit: Awaited<ReturnType<typeof compareWithBatch>> | undefined;
+  try {
+    const shownTraceId = await printSummary(tally, route);
+    if (follow !== undefined) {
+      // A lost message is certain to the stream between one and two grace periods after its send.
+      const settleUntil = shopStopped + 2 * AUDIT_GRACE_MS + 3_000;
+      if (Date.now() < settleUntil) await sleep(settleUntil - Date.now());
+      audit = await compareWithBatch(follow, windowStart, Date.now());
+      for (let attempt = 0; !audit.equal && attempt < 3; attempt++) {
+        await sleep(3_000);
+        console.log('  (late spans? comparing again)');
+        audit = await compareWithBatch(follow, windowStart, Date.now());
+      }
+    }
+    if (options.summaryJson !== undefined) {
+      writeFileSync(
+        options.summaryJson,
+        JSON.stringify(
+          { traceId: shownTraceId, counts: tally.counts, ...(audit === undefined ? {} : { audit }) },
+          null,
+          2,
+        ),
+      );
+    }
+  } finally {
+    const code = await follow?.stop();
+    if (follow !== undefined) console.log(`Audit worker stopped (SIGTERM), exit code ${code}.`);
   }
 }
 
