@@ -7,7 +7,6 @@ import {
   type AnyFunction,
   claimClient,
   hasForeignWrapper,
-  isWrapped,
   markInstalled,
   safely,
   unwrapped,
@@ -30,7 +29,7 @@ import type { WrapContext } from './wrap-context';
 export function wrapKafkaClass(ctx: WrapContext): (original: AnyFunction) => AnyFunction {
   return (original) => {
     // ESM namespaces cannot be unwrapped in place; never stack a wrapper on our own wrapper.
-    const target = (isWrapped(original) ? original.__original : original) as AnyFunction;
+    const target = unwrapped(original);
     function Kafka(this: unknown, ...args: unknown[]): unknown {
       // Called without `new`: let the class throw its own TypeError.
       if (new.target === undefined) return target.apply(this, args);

@@ -1,11 +1,12 @@
 import {
+  type AnyFunction,
   assertSdkGeneration,
   claimClient,
-  isWrapped,
   MessagingMetrics,
   type MethodPatch,
   type Shim,
   unwrapAll,
+  unwrapped,
   wrapAll,
 } from '@mqtrail/core';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
@@ -29,8 +30,8 @@ function kafkaPatches(exports: unknown, ctx: WrapContext): MethodPatch[] {
   const holders = [exports, exports.default].filter(
     (holder): holder is Fields => isObject(holder) && typeof holder.Kafka === 'function',
   );
-  const kafka = holders[0]?.Kafka as { prototype?: unknown; __original?: { prototype?: unknown } } | undefined;
-  const prototype = isWrapped(kafka) ? kafka?.__original?.prototype : kafka?.prototype;
+  const kafka = holders[0]?.Kafka as AnyFunction | undefined;
+  const prototype: unknown = kafka === undefined ? undefined : unwrapped(kafka).prototype;
   const patches: MethodPatch[] = [...new Set(holders)].map((holder) => ({
     target: holder,
     method: 'Kafka',
