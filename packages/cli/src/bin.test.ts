@@ -42,7 +42,9 @@ describe('bin/mqtrail.js', () => {
     });
     // The audit window ends now: shift the trace into it.
     const built = trace.build();
-    for (const span of built.spans) span.startTime += Date.now() * 1_000 - T0 - ms(60_000);
+    // One shift for every span (reading the clock per span could move them apart by a millisecond).
+    const shift = Date.now() * 1_000 - T0 - ms(60_000);
+    for (const span of built.spans) span.startTime += shift;
     fake.traces.push(built);
 
     const shown = await mqtrail(['trace', 'f'.repeat(32)]);
