@@ -1,7 +1,7 @@
 import { type AnyFunction, safely } from '@mqtrail/core';
 import { existingStateOf } from './channel-state';
 import type { AmqplibContext } from './context';
-import { closeConfirms, onReturned } from './publish';
+import { closeConfirms, onConfirm, onReturned } from './publish';
 import { closeDeliveries } from './settle';
 
 /**
@@ -19,15 +19,19 @@ export function emit(ctx: AmqplibContext) {
         const state = existingStateOf(this);
         if (state !== undefined) state.lastError = payload;
       }
-      // `arguments` passed on whole, not a rest array spread again: every delivery is emitted.
-      // biome-ignore lint/complexity/noArguments: forwarding every argument without copying them
-      if (event !== 'close') return original.apply(this, arguments as unknown as unknown[]);
+      if (event !== 'close' && event !== 'ack' && event !== 'nack') {
+        // `arguments` passed on whole, not a rest array spread again: every delivery is emitted.
+        // biome-ignore lint/complexity/noArguments: forwarding every argument without copying them
+        return original.apply(this, arguments as unknown as unknown[]);
+      }
       try {
-        // amqplib's own close listener fails pending confirm callbacks first, with its own error.
+        // amqplib's own listeners run first: its confirm callbacks get their answer (or, on close,
+        // its own error) before mqtrail ends the spans.
         // biome-ignore lint/complexity/noArguments: as above
         return original.apply(this, arguments as unknown as unknown[]);
       } finally {
-        safely('ending the spans of a closed channel', () => onClosed(ctx, this), undefined);
+        if (event === 'close') safely('ending the spans of a closed channel', () => onClosed(ctx, this), undefined);
+        else safely('ending a confirmed publish span', () => onConfirm(this, payload, event === 'nack'), undefined);
       }
     };
 }

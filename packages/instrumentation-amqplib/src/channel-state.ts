@@ -42,7 +42,8 @@ export interface PendingConfirm extends Expiring {
 /** What mqtrail remembers about one amqplib channel. Lives exactly as long as the channel does. */
 export interface ChannelState {
   deliveries?: OpenRegistry<number, OpenDelivery>;
-  confirms?: OpenRegistry<string, PendingConfirm>;
+  /** Confirm-channel publishes by delivery tag. */
+  confirms?: OpenRegistry<number, PendingConfirm>;
   /** The error the channel emitted last: the reason its open spans end with when it closes. */
   lastError?: unknown;
 }

@@ -62,6 +62,15 @@ export class OpenRegistry<K, V extends Expiring> {
     return this.slots.get(key);
   }
 
+  /**
+   * The oldest entry that matches, without taking it. A scan: for rare lookups by something other
+   * than the key (a returned message finds its publish by span id, usually at the head).
+   */
+  find(matches: (value: V) => boolean): V | undefined {
+    for (const value of this.slots.values()) if (matches(value)) return value;
+    return undefined;
+  }
+
   take(key: K): V | undefined {
     const value = this.slots.get(key);
     if (value === undefined) return undefined;

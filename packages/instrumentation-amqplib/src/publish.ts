@@ -9,7 +9,7 @@ import {
   safely,
   startSendSpan,
 } from '@mqtrail/core';
-import { type Context, diag, INVALID_SPAN_CONTEXT, isSpanContextValid, type Span, trace } from '@opentelemetry/api';
+import { type Context, diag, INVALID_SPAN_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import {
   AmqpAttr,
   type PublishFacts,
@@ -26,8 +26,6 @@ import { ChannelClosedError, ConfirmTimeoutError, confirmFailure, ReturnedMessag
 import { encodedTableSize, MAX_HEADER_TABLE_BYTES } from './header-size';
 import type { OpenRegistry } from './open-registry';
 import type { AmqpMessage, AmqpPublishOptions, PublishInfo, ResolvedAmqplibConfig } from './types';
-
-type ConfirmCallback = (this: unknown, error: unknown, ...rest: unknown[]) => unknown;
 
 /**
  * The channel whose ConfirmChannel `publish` is running: it calls the plain Channel `publish`
@@ -49,9 +47,9 @@ class Publication implements PublishFacts, PendingConfirm {
   info: PublishInfo | undefined;
   /** Records the operation duration; called once, when the span ends. */
   endTiming: (errorType?: string) => void = noTiming;
-  /** Where a confirm channel keeps it until the confirm, and under which key (see `awaitConfirm`). */
-  registry: OpenRegistry<string, PendingConfirm> | undefined;
-  key = '';
+  /** Where a confirm channel keeps it until the confirm, under its delivery tag (see `awaitConfirm`). */
+  registry: OpenRegistry<number, PendingConfirm> | undefined;
+  tag = 0;
   /** When the registry ends it as timed out (set by `OpenRegistry.add`). */
   expiresAt = 0;
   private done = false;
@@ -87,7 +85,7 @@ class Publication implements PublishFacts, PendingConfirm {
     this.done = true;
     // Awaiting a confirm, the span ends with the broker's answer; else at the write, with its error.
     const awaited = this.registry !== undefined;
-    this.registry?.take(this.key);
+    this.registry?.take(this.tag);
     const { span } = this;
     const failure = error === null || error === undefined ? this.returned : awaited ? confirmFailure(error) : error;
     const type = failure === undefined ? undefined : recordSpanError(span, failure);
@@ -143,8 +141,11 @@ export function publish(ctx: AmqplibContext) {
 
 /**
  * Replaces ConfirmChannel `publish` (and so `sendToQueue`). The span stays open until the broker
- * confirms: amqplib calls the per-message callback on ack, nack or channel close, so mqtrail hands
- * amqplib its own callback that ends the span and then calls the caller's, if any, unchanged.
+ * confirms. The caller's callback goes to amqplib untouched: amqplib keeps a publish without one
+ * as `false` in `unconfirmed`, and that is what makes `waitForConfirms` reject once the channel
+ * closed (before 2.2.1 amqplib drops every function slot on close, so a callback of mqtrail's in
+ * that slot would make unconfirmed messages look confirmed). mqtrail learns of the confirm from
+ * the channel's own `ack`/`nack` events instead, matched by delivery tag (see `onConfirm`).
  */
 export function confirmPublish(ctx: AmqplibContext) {
   return (original: AnyFunction): AnyFunction =>
@@ -154,50 +155,34 @@ export function confirmPublish(ctx: AmqplibContext) {
       routingKey: unknown,
       content: unknown,
       options: unknown,
-      callback: unknown,
       ...rest: unknown[]
     ) {
-      // A truthy non-function callback makes amqplib throw when the confirm arrives; leave it be.
-      const trackable = callback === undefined || callback === null || typeof callback === 'function';
       let outgoing: Publication | undefined;
-      if (trackable) {
-        try {
-          outgoing = startPublish(ctx, this, exchange, routingKey, content, options, true);
-        } catch (error) {
-          reportFailure('starting a publish span', error);
-        }
-      }
-      if (outgoing === undefined) return original.call(this, exchange, routingKey, content, options, callback, ...rest);
-
-      const tracked = outgoing;
-      let pending = false;
       try {
-        awaitConfirm(ctx, this, tracked);
-        pending = true;
+        outgoing = startPublish(ctx, this, exchange, routingKey, content, options, true);
       } catch (error) {
-        reportFailure('tracking a publisher confirm', error);
+        reportFailure('starting a publish span', error);
       }
-      const onConfirm: ConfirmCallback = function (this: unknown, error, ...more) {
-        if (pending) safely('ending a confirmed publish span', () => tracked.finish(error), undefined);
-        if (typeof callback === 'function') return (callback as ConfirmCallback).call(this, error, ...more);
-      };
+      if (outgoing === undefined) return original.call(this, exchange, routingKey, content, options, ...rest);
+
       let written: unknown;
       const outer = publishingWithConfirm;
       publishingWithConfirm = this;
       try {
-        written = original.call(this, exchange, routingKey, content, tracked.options, onConfirm, ...rest);
+        // `rest` holds the caller's callback, if any, as given.
+        written = original.call(this, exchange, routingKey, content, outgoing.options, ...rest);
       } catch (error) {
-        safely('ending a failed publish span', () => tracked.finish(error), undefined);
+        safely('ending a failed publish span', () => outgoing.finish(error), undefined);
         throw error;
       } finally {
         publishingWithConfirm = outer;
       }
       try {
-        noteBackpressure(tracked.span, written);
-        // Confirm tracking failed to start: end at the write, as on a plain channel.
-        if (!pending) tracked.finish(undefined);
+        noteBackpressure(outgoing.span, written);
+        // No delivery tag to wait for (an amqplib without `lwm`/`unconfirmed`): end at the write.
+        if (!awaitConfirm(ctx, this, outgoing)) outgoing.finish(undefined);
       } catch (error) {
-        reportFailure('recording backpressure', error);
+        reportFailure('tracking a publisher confirm', error);
       }
       return written;
     };
@@ -315,21 +300,50 @@ function carbonCopySize(value: unknown): number {
   return size;
 }
 
-let unkeyedPublishes = 0;
+/**
+ * The delivery tag amqplib just gave the message it published: it pushes one slot per publish
+ * onto `unconfirmed`, whose first slot is tag `lwm` (lib/channel.js, the same in 0.10–2.3).
+ */
+function lastDeliveryTag(channel: object): number | undefined {
+  const { lwm, unconfirmed } = channel as { lwm?: unknown; unconfirmed?: unknown };
+  if (typeof lwm !== 'number' || !Array.isArray(unconfirmed) || unconfirmed.length === 0) return undefined;
+  return lwm + unconfirmed.length - 1;
+}
 
-/** Registers a confirm-channel publish so the confirm, a return, the channel closing or a timeout can end it. */
-function awaitConfirm(ctx: AmqplibContext, channel: object, outgoing: Publication): void {
+/**
+ * Registers a confirm-channel publish under its delivery tag, so the confirm, a return, the
+ * channel closing or a timeout can end it. False when amqplib's confirm window cannot be read.
+ */
+function awaitConfirm(ctx: AmqplibContext, channel: object, outgoing: Publication): boolean {
+  const tag = lastDeliveryTag(channel);
+  if (tag === undefined) return false;
   const state = stateOf(channel);
-  state.confirms ??= newRegistry<string, PendingConfirm>((expired) =>
+  state.confirms ??= newRegistry<number, PendingConfirm>((expired) =>
     expired.finish(new ConfirmTimeoutError(ctx.config().confirmTimeoutMs)),
   );
-  const spanContext = outgoing.span.spanContext();
-  // The span id is how a returned message finds its span (sampled or not: the SDK gives every span
-  // an id); without an SDK every id is the invalid one, so fall back to a counter to keep keys unique.
-  const key = isSpanContextValid(spanContext) ? spanContext.spanId : `unsampled-${++unkeyedPublishes}`;
-  state.confirms.add(key, outgoing, ctx.config().confirmTimeoutMs);
+  state.confirms.add(tag, outgoing, ctx.config().confirmTimeoutMs);
   outgoing.registry = state.confirms;
-  outgoing.key = key;
+  outgoing.tag = tag;
+  return true;
+}
+
+/**
+ * The channel emitted `ack` or `nack` (basic.ack / basic.nack from the broker): ends the span of
+ * the message with that delivery tag, or of every message up to it when `multiple` is set. Runs
+ * after amqplib's own listener has called the callbacks. A nack is reported as amqplib reports it
+ * to a callback, so the publish-confirm hook sees the same error a callback would.
+ */
+export function onConfirm(channel: object, fields: unknown, nacked: boolean): void {
+  const confirms = existingStateOf(channel)?.confirms;
+  if (confirms === undefined || confirms.size === 0) return;
+  const { deliveryTag: tag, multiple } = (fields ?? {}) as { deliveryTag?: unknown; multiple?: unknown };
+  if (typeof tag !== 'number') return;
+  const error = nacked ? new Error('message nacked') : null;
+  if (multiple !== true) {
+    confirms.get(tag)?.finish(error);
+    return;
+  }
+  for (const pending of confirms.takeUpTo((open) => open <= tag)) pending.finish(error);
 }
 
 /**
@@ -346,7 +360,7 @@ export function onReturned(ctx: AmqplibContext, channel: object, message: unknow
   const confirms = existingStateOf(channel)?.confirms;
   if (confirms === undefined || confirms.size === 0) return;
   const spanId = extractMessage(properties?.headers).creation?.spanId;
-  const pending = spanId === undefined ? undefined : confirms.get(spanId);
+  const pending = spanId === undefined ? undefined : confirms.find((open) => open.span.spanContext().spanId === spanId);
   if (pending === undefined) return;
   const { replyCode, replyText } = (fields ?? {}) as { replyCode?: unknown; replyText?: unknown };
   const error = new ReturnedMessageError(replyCode, replyText);

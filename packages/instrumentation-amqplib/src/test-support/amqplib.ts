@@ -12,7 +12,9 @@ const requireHere = createRequire(__filename);
 export const VARIANTS = [
   { label: 'amqplib 0.10.9', module: 'amqplib-0.10' },
   { label: 'amqplib 1.2', module: 'amqplib-1' },
-  { label: 'amqplib 2.x', module: 'amqplib' },
+  // The last release whose own close handling drops function slots (fixed in 2.2.1).
+  { label: 'amqplib 2.2.0', module: 'amqplib-2.2' },
+  { label: 'amqplib 2.3', module: 'amqplib' },
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 
