@@ -11,6 +11,8 @@ export type MqtrailErrorCode =
   | 'MQTRAIL_METRICS_UNAVAILABLE'
   /** The trace collector cannot be reached; spans are dropped until it can. */
   | 'MQTRAIL_EXPORT_FAILED'
+  /** Not a fault: the first export after MQTRAIL_EXPORT_FAILED succeeded; says what the outage dropped. */
+  | 'MQTRAIL_EXPORT_RECOVERED'
   /** Start-up failed as a whole; the application runs untraced. */
   | 'MQTRAIL_NOT_STARTED';
 

@@ -2,8 +2,8 @@ import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { ExportHealthExporter } from './export-health';
 import type { TraceExportSettings } from './otel-env';
-import { WarnOnceExporter } from './warn-once-exporter';
 
 /**
  * The OTLP span exporter for the protocol, given its URL and timeout explicitly so that what
@@ -18,5 +18,5 @@ export function createTraceExporter({ protocol, url, timeoutMillis }: TraceExpor
       : protocol === 'http/json'
         ? new JsonTraceExporter(config)
         : new ProtobufTraceExporter(config);
-  return new WarnOnceExporter(exporter, `${url} over ${protocol}`);
+  return new ExportHealthExporter(exporter, `${url} over ${protocol}`);
 }
