@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { type ContextManager, context, metrics, propagation, type TextMapPropagator, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 
@@ -11,10 +11,18 @@ let installed = false;
 export function installGlobals(): void {
   if (installed) return;
   installed = true;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
+  context.setGlobalContextManager(defaultContextManager());
+  propagation.setGlobalPropagator(defaultPropagator());
+}
+
+/** A new enabled instance of the context manager `installGlobals` registers. */
+export function defaultContextManager(): ContextManager {
+  return new AsyncLocalStorageContextManager().enable();
+}
+
+/** A new instance of the propagator `installGlobals` registers: W3C trace context and baggage. */
+export function defaultPropagator(): TextMapPropagator {
+  return new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 }
 
 /**
