@@ -1,6 +1,7 @@
-import { diag } from '@opentelemetry/api';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runHook, safely } from './guard';
+import { createFaultyOtel, createTestTelemetry } from '@mqtrail/test-support';
+import { context, createContextKey, diag, ROOT_CONTEXT } from '@opentelemetry/api';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { callInContext, runHook, safely } from './guard';
 
 describe('runHook', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -48,5 +49,58 @@ describe('safely', () => {
       ),
     ).toBe('fallback');
     expect(safely('extract', () => 'value', 'fallback')).toBe('value');
+  });
+});
+
+describe('callInContext', () => {
+  const telemetry = createTestTelemetry();
+  const faulty = createFaultyOtel(telemetry);
+  let restore = () => {};
+  beforeAll(() => {
+    restore = faulty.installGlobals();
+  });
+  afterAll(async () => {
+    restore();
+    await telemetry.shutdown();
+  });
+  afterEach(() => {
+    faulty.select();
+    vi.restoreAllMocks();
+  });
+  const key = createContextKey('guard test');
+  const active = ROOT_CONTEXT.setValue(key, 'inside');
+
+  it('runs the call inside the context and returns what it returns', () => {
+    expect(callInContext(active, () => context.active().getValue(key))).toBe('inside');
+  });
+
+  it('lets what the call throws through, having run it once', () => {
+    const failure = new Error('the application’s own');
+    const call = vi.fn(() => {
+      throw failure;
+    });
+    expect(() => callInContext(active, call)).toThrow(failure);
+    expect(call).toHaveBeenCalledTimes(1);
+  });
+
+  it('still runs the call, once and outside the context, when the context manager throws', () => {
+    const report = vi.spyOn(diag, 'error').mockImplementation(() => {});
+    faulty.select('context.with');
+    const call = vi.fn(() => 'result');
+    expect(callInContext(active, call)).toBe('result');
+    expect(call).toHaveBeenCalledTimes(1);
+    expect(faulty.hits('context.with')).toBe(1);
+    expect(report).toHaveBeenCalledWith(expect.stringContaining('entering a span context'), expect.any(Error));
+  });
+
+  it('lets the call’s own error through when the context manager throws too', () => {
+    vi.spyOn(diag, 'error').mockImplementation(() => {});
+    faulty.select('context.with');
+    const failure = new Error('the application’s own');
+    expect(() =>
+      callInContext(active, () => {
+        throw failure;
+      }),
+    ).toThrow(failure);
   });
 });

@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { type Context, context, diag } from '@opentelemetry/api';
 
 /**
  * Runs a user-supplied hook so that nothing it does reaches the application: a throw or a
@@ -44,4 +44,30 @@ export function safely<T>(what: string, work: () => T, fallback: T): T {
  */
 export function reportFailure(what: string, error: unknown): void {
   diag.error(`mqtrail: ${what} failed; the message is handled without instrumentation`, error);
+}
+
+/** Calls into the application that `callInContext` entered: only whether it changed matters. */
+let entered = 0;
+
+function enter<T>(call: () => T): T {
+  entered++;
+  return call();
+}
+
+/**
+ * `context.with(active, call)`, except that `call` runs even when the context manager cannot enter
+ * `active`: it throws before calling back, the failure is reported and `call` runs outside the
+ * context, once. What `call` returns or throws reaches the caller unchanged. Whether the manager
+ * got as far as calling back is told by a counter, not a closure, so a message costs nothing more.
+ */
+export function callInContext<T>(active: Context, call: () => T): T {
+  const before = entered;
+  try {
+    return context.with(active, enter<T>, undefined, call);
+  } catch (error) {
+    // The application's own code ran and threw (or a manager failed after it): the error is theirs.
+    if (entered !== before) throw error;
+    reportFailure('entering a span context', error);
+    return call();
+  }
 }

@@ -28,7 +28,7 @@ export {
 } from './destination';
 export { DuplicateDetector, type DuplicateDetectorOptions } from './duplicate-detector';
 export { errorType } from './error-type';
-export { reportFailure, runHook, safely } from './guard';
+export { callInContext, reportFailure, runHook, safely } from './guard';
 export {
   copyHeaders,
   findHeader,
