@@ -111,7 +111,13 @@ export function beginBatch(
     for (const extracted of extractedMessages.values()) {
       if (extracted.creation !== undefined) late.push({ context: extracted.creation });
     }
-    span.addLinks(late);
+    try {
+      span.addLinks(late);
+    } catch (error) {
+      // The handler will run untraced: the span must not stay open.
+      span.end();
+      throw error;
+    }
   }
   const endTiming = ctx.metrics.startProcess(labels);
   const traced: TracedBatch = {
@@ -129,10 +135,13 @@ export function beginBatch(
   const end = (error: unknown) => {
     // kafkajs delivers a failed batch again: that is a retry of unfinished work, not a duplicate.
     if (error !== undefined) for (const identity of firstSeen) ctx.duplicates.forget(scope.groupId, identity);
-    const type = error === undefined ? undefined : recordSpanError(span, error);
-    endTiming(type);
-    for (const origin of origins) ctx.metrics.recordChainLatency(labels, origin);
-    span.end();
+    try {
+      const type = error === undefined ? undefined : recordSpanError(span, error);
+      endTiming(type);
+      for (const origin of origins) ctx.metrics.recordChainLatency(labels, origin);
+    } finally {
+      span.end();
+    }
   };
   return { traced, end };
 }
@@ -169,7 +178,13 @@ function startBatchMessage(batch: unknown, message: unknown): { span: Span; cont
     fallbackSentAt: timestampMs(message.timestamp),
   });
   if (span.isRecording()) {
-    if (traced.duplicates.has(message)) span.setAttribute(Attr.DUPLICATE, true);
+    try {
+      if (traced.duplicates.has(message)) span.setAttribute(Attr.DUPLICATE, true);
+    } catch (error) {
+      // The handler will run untraced: the span must not stay open.
+      span.end();
+      throw error;
+    }
     runHook('consumerHook', config.consumerHook, span, {
       topic,
       partition,
@@ -203,7 +218,10 @@ export function traceBatchMessage<T>(batch: Batch, message: KafkaMessage, handle
   const { span } = started;
   return runTraced(started.context, handler, (outcome) => {
     const error = failure(outcome);
-    if (error !== undefined) recordSpanError(span, error);
-    span.end();
+    try {
+      if (error !== undefined) recordSpanError(span, error);
+    } finally {
+      span.end();
+    }
   });
 }

@@ -10,6 +10,7 @@ import {
   injectHeaders,
   type MetricLabels,
   recordSpanError,
+  reportFailure,
   runHook,
   safely,
   startSendSpan,
@@ -137,10 +138,15 @@ export function finishSend(ctx: WrapContext, traced: TracedSend, outcome: CallOu
     const topic = topics[index] as string;
     const chosen = traced.partitions[index];
     const partition = chosen ?? partitions.get(topic) ?? undefined;
-    if (span.isRecording()) {
-      if (chosen === undefined && partition !== undefined)
-        span.setAttribute(Attr.DESTINATION_PARTITION_ID, String(partition));
-      if (outcome.failed) recordSpanError(span, error);
+    try {
+      if (span.isRecording()) {
+        if (chosen === undefined && partition !== undefined)
+          span.setAttribute(Attr.DESTINATION_PARTITION_ID, String(partition));
+        if (outcome.failed) recordSpanError(span, error);
+      }
+    } catch (failure) {
+      // A span that failed to take its attributes still ends, and so do the others of the call.
+      reportFailure('recording the outcome of a kafkajs send', failure);
     }
     span.end();
     let byPartition = counts.get(topic);
@@ -162,9 +168,12 @@ export function finishSend(ctx: WrapContext, traced: TracedSend, outcome: CallOu
   traced.endTiming(type);
 }
 
-/** Calls the original send with the traced copy, ending the spans when its promise settles. */
+/**
+ * Calls the original send with the traced copy, in the caller's context (the spans carry their own
+ * in the headers), ending the spans when its promise settles.
+ */
 function sendTraced(ctx: WrapContext, traced: TracedSend, call: () => unknown): unknown {
-  return runTraced(context.active(), call, (outcome) => finishSend(ctx, traced, outcome));
+  return runTraced(undefined, call, (outcome) => finishSend(ctx, traced, outcome));
 }
 
 /** `send({ topic, messages, ... })`, on producers and transactions alike. */

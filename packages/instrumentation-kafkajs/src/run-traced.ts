@@ -1,5 +1,5 @@
-import { type MessageProcess, type ProcessEnd, reportFailure, safely } from '@mqtrail/core';
-import { type Context, context } from '@opentelemetry/api';
+import { callInContext, type MessageProcess, type ProcessEnd, reportFailure, safely } from '@mqtrail/core';
+import type { Context } from '@opentelemetry/api';
 
 /** How a traced call ended: what it returned or resolved to, or what it threw or rejected with. */
 export type CallOutcome = { failed: false; value: unknown } | { failed: true; error: unknown };
@@ -13,15 +13,16 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs `call` inside `active` and reports once how it ended: when it returns or throws, or when
- * the promise it returns settles. What `call` returns, throws or rejects with reaches the caller
- * unchanged; `onEnd` is mqtrail's bookkeeping and runs guarded, so it can never replace it.
+ * Runs `call` inside `active` (undefined: in the context it is called in) and reports once how it
+ * ended: when it returns or throws, or when the promise it returns settles. What `call` returns,
+ * throws or rejects with reaches the caller unchanged; `onEnd` is mqtrail's bookkeeping and runs
+ * guarded, so it can never replace it. `call` runs exactly once, even if the context manager throws.
  */
-export function runTraced<T>(active: Context, call: () => T, onEnd: (outcome: CallOutcome) => void): T {
+export function runTraced<T>(active: Context | undefined, call: () => T, onEnd: (outcome: CallOutcome) => void): T {
   const end = (outcome: CallOutcome) => safely('ending a span', () => onEnd(outcome), undefined);
   let result: T;
   try {
-    result = context.with(active, call);
+    result = active === undefined ? call() : callInContext(active, call);
   } catch (error) {
     end({ failed: true, error });
     throw error;
@@ -57,7 +58,7 @@ const SUCCEEDED: ProcessEnd = {};
 export function runProcess<T>(process: MessageProcess, call: () => T): T {
   let result: T;
   try {
-    result = context.with(process.context, call);
+    result = callInContext(process.context, call);
   } catch (error) {
     endProcess(process, { error: error === undefined ? null : error });
     throw error;

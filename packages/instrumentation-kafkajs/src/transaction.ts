@@ -6,7 +6,7 @@
  */
 
 import { type AnyFunction, Attr, type MetricLabels, recordSpanError, safely, spanName, wrapAll } from '@mqtrail/core';
-import { type Attributes, context, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, SpanKind, trace } from '@opentelemetry/api';
 import {
   type ClientInfo,
   clientAttributes,
@@ -18,7 +18,7 @@ import {
 } from './attributes';
 import { isObject } from './fields';
 import { wrapSend, wrapSendBatch } from './producer';
-import { failure, isThenable, runTraced } from './run-traced';
+import { type CallOutcome, failure, isThenable, runTraced } from './run-traced';
 import type { WrapContext } from './wrap-context';
 
 export type TransactionOperation = 'send_offsets' | 'commit_transaction' | 'abort_transaction';
@@ -80,9 +80,54 @@ export function sentOffsets(argument: unknown): SentOffset[] | undefined {
   return offsets;
 }
 
+/** The span of one transaction call, the context to run the call in, and how to end both. */
+interface TracedCall {
+  context: Context;
+  end(outcome: CallOutcome): void;
+}
+
+/**
+ * Starts the CLIENT span and the operation timer of a transaction call. Called guarded: whatever
+ * throws here, kafkajs is still called, once, untraced.
+ */
+function startCall(
+  ctx: WrapContext,
+  client: ClientInfo,
+  operation: TransactionOperation,
+  options: { destination?: string; attributes?: Attributes },
+): TracedCall {
+  const attributes: Attributes = {
+    ...systemAttributes(),
+    [Attr.OPERATION_NAME]: operation,
+    ...clientAttributes(client),
+    ...options.attributes,
+  };
+  if (options.destination !== undefined) attributes[Attr.DESTINATION_NAME] = options.destination;
+  const parent = context.active();
+  const span = ctx.tracer.startSpan(
+    spanName(operation, options.destination),
+    { kind: SpanKind.CLIENT, attributes },
+    parent,
+  );
+  const labels: MetricLabels = { system: SYSTEM, operation, destination: options.destination };
+  const endTiming = ctx.metrics.startOperation(labels);
+  return {
+    context: trace.setSpan(parent, span),
+    end(outcome) {
+      try {
+        const type = outcome.failed ? recordSpanError(span, failure(outcome)) : undefined;
+        endTiming(type);
+      } finally {
+        span.end();
+      }
+    },
+  };
+}
+
 /**
  * One CLIENT span and one `messaging.client.operation.duration` point around a transaction call.
- * The call runs inside the span; `onSuccess` runs (guarded) only when it succeeds.
+ * The call runs inside the span; `onSuccess` runs (guarded) only when it succeeds, traced or not:
+ * the offsets a commit settles are counted even when tracing is broken.
  */
 function traceCall(
   ctx: WrapContext,
@@ -92,20 +137,13 @@ function traceCall(
   call: () => unknown,
   onSuccess: () => void,
 ): unknown {
-  const attributes: Attributes = {
-    ...systemAttributes(),
-    [Attr.OPERATION_NAME]: operation,
-    ...clientAttributes(client),
-    ...options.attributes,
-  };
-  if (options.destination !== undefined) attributes[Attr.DESTINATION_NAME] = options.destination;
-  const span = ctx.tracer.startSpan(spanName(operation, options.destination), { kind: SpanKind.CLIENT, attributes });
-  const labels: MetricLabels = { system: SYSTEM, operation, destination: options.destination };
-  const endTiming = ctx.metrics.startOperation(labels);
-  return runTraced(trace.setSpan(context.active(), span), call, (outcome) => {
-    const type = outcome.failed ? recordSpanError(span, failure(outcome)) : undefined;
-    span.end();
-    endTiming(type);
+  const traced = safely(
+    'tracing a kafkajs transaction call',
+    () => startCall(ctx, client, operation, options),
+    undefined,
+  );
+  return runTraced(traced?.context, call, (outcome) => {
+    safely('ending a kafkajs transaction span', () => traced?.end(outcome), undefined);
     if (!outcome.failed) onSuccess();
   });
 }

@@ -3,7 +3,7 @@
  * applies to the module object it chooses.
  */
 import { createTestTelemetry, type OpenSpanCounter } from '@mqtrail/test-support';
-import type { SpanKind, Tracer } from '@opentelemetry/api';
+import type { MeterProvider, SpanKind, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -12,6 +12,8 @@ import type { KafkaJsInstrumentationConfig } from '../types';
 
 export interface TestOtel {
   instrumentation: KafkaJsInstrumentation;
+  /** The in-memory providers the instrumentation was given, for a test that wraps them. */
+  providers: { tracerProvider: TracerProvider; meterProvider: MeterProvider };
   counter: OpenSpanCounter;
   /** Spans ended so far. */
   spans(): ReadableSpan[];
@@ -40,6 +42,7 @@ export function setupOtel(config: KafkaJsInstrumentationConfig = {}): TestOtel {
 
   return {
     instrumentation,
+    providers: { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider },
     counter: telemetry.counter,
     spans: () => telemetry.exportedSpans(),
     spansOfKind: (kind) => telemetry.spansOfKind(kind),
