@@ -36,6 +36,17 @@ describe('headerText', () => {
     expect(headerText(Buffer.alloc(MAX_HEADER_VALUE_BYTES + 1))).toBeUndefined();
   });
 
+  // Found by header-carrier.fuzz.test.ts: both threw out of extractMessage.
+  it('gives nothing for a revoked Proxy or a typed array whose buffer was transferred', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const detached = new Uint8Array(new ArrayBuffer(4));
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    for (const value of [revoked.proxy, [revoked.proxy], detached, [detached]]) {
+      expect(headerText(value)).toBeUndefined();
+    }
+  });
+
   it('decodes a Buffer slice, not its whole backing pool', () => {
     const pool = Buffer.from('xxabcxx');
     expect(headerText(pool.subarray(2, 5))).toBe('abc');
@@ -74,6 +85,16 @@ describe('findHeader', () => {
     );
     expect(findHeader(hostile, 'traceparent')).toBeUndefined();
     expect(headerGetter.keys(hostile)).toEqual([]);
+  });
+
+  it('reads no keys from a revoked Proxy or a Buffer given as the map', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    expect(findHeader(revoked.proxy, 'traceparent')).toBeUndefined();
+    expect(headerGetter.keys(revoked.proxy)).toEqual([]);
+    expect(copyHeaders(revoked.proxy)).toEqual({});
+    // Byte indices are no header names.
+    expect(headerGetter.keys(Buffer.from('abc'))).toEqual([]);
   });
 });
 
@@ -145,6 +166,15 @@ describe('copyHeaders', () => {
     const headers = Object.create({ inherited: 'yes' }) as Record<string, unknown>;
     headers.own = 'mine';
     expect(copyHeaders(headers)).toEqual({ inherited: 'yes', own: 'mine' });
+  });
+
+  // Found by header-carrier.fuzz.test.ts: assigning the key set the copy's prototype instead.
+  it('keeps an own __proto__ header, as kafkajs decodes one, a header', () => {
+    const headers = JSON.parse('{"__proto__":"x","a":"1"}') as Record<string, unknown>;
+    const copy = copyHeaders(headers);
+    expect(Object.keys(copy)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
   });
 
   it('gives an empty map for non-objects', () => {

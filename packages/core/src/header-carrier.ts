@@ -18,21 +18,34 @@ export const MAX_HEADER_KEYS_SCANNED = 256;
  * For an array the first element decides (W3C trace context forbids repeated values).
  */
 export function headerText(value: unknown): string | undefined {
-  if (Array.isArray(value)) value = value.length > 0 ? value[0] : undefined;
-  if (typeof value === 'string') {
-    return value.length <= MAX_HEADER_VALUE_BYTES ? value : undefined;
-  }
-  if (value instanceof Uint8Array) {
-    if (value.byteLength > MAX_HEADER_VALUE_BYTES) return undefined;
-    // kafkajs hands Buffers: decode them directly, without a second Buffer viewing the same bytes.
-    if (Buffer.isBuffer(value)) return value.toString('utf8');
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  try {
+    if (Array.isArray(value)) value = value.length > 0 ? value[0] : undefined;
+    if (typeof value === 'string') {
+      return value.length <= MAX_HEADER_VALUE_BYTES ? value : undefined;
+    }
+    if (value instanceof Uint8Array) {
+      if (value.byteLength > MAX_HEADER_VALUE_BYTES) return undefined;
+      // kafkajs hands Buffers: decode them directly, without a second Buffer viewing the same bytes.
+      if (Buffer.isBuffer(value)) return value.toString('utf8');
+      return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+    }
+  } catch {
+    // A revoked Proxy (even `Array.isArray` throws on one) or a typed array whose buffer was
+    // transferred away: no text, rather than an exception in the client's delivery.
   }
   return undefined;
 }
 
 function isHeaderMap(carrier: unknown): carrier is MessageHeaders {
-  return typeof carrier === 'object' && carrier !== null && !Array.isArray(carrier);
+  // A Buffer is a header value, not a map: its byte indices are no header names, and walking
+  // them costs a key per byte.
+  if (typeof carrier !== 'object' || carrier === null || ArrayBuffer.isView(carrier)) return false;
+  try {
+    return !Array.isArray(carrier);
+  } catch {
+    // A revoked Proxy: not a map anyone can read.
+    return false;
+  }
 }
 
 /** The value stored under `key`, matched exactly first, then case-insensitively. */
@@ -94,7 +107,15 @@ export function copyHeaders(headers: unknown): MessageHeaders {
     // for…in, not spread: amqplib encodes inherited enumerable keys too (it walks the table with
     // for…in), so a copy without them would change what goes on the wire.
     const copy: MessageHeaders = {};
-    for (const key in headers) copy[key] = headers[key];
+    for (const key in headers) {
+      // An own `__proto__` header (kafkajs's decoder and JSON.parse make them) stays a header:
+      // assigning it would set the copy's prototype instead, dropping or mangling the header.
+      if (key === '__proto__') {
+        Object.defineProperty(copy, key, { value: headers[key], enumerable: true, writable: true, configurable: true });
+      } else {
+        copy[key] = headers[key];
+      }
+    }
     return copy;
   } catch {
     return {};
