@@ -14,7 +14,7 @@ export function unique(prefix: string): string {
 }
 
 /** The amqplib versions and APIs the fixtures can run as (see fixtures/common.cjs). */
-export type AmqplibModule = 'amqplib' | 'amqplib-0.10';
+export type AmqplibModule = 'amqplib' | 'amqplib-0.10' | 'amqplib-1' | 'amqplib-2.2';
 export type AmqplibApi = 'promise' | 'callback';
 
 export interface QueueSpec {
