@@ -1,5 +1,6 @@
 import {
   type AnyFunction,
+  callInContext,
   destinationLabel,
   extractMessage,
   type MetricLabels,
@@ -8,7 +9,7 @@ import {
   type SpanTarget,
   safely,
 } from '@mqtrail/core';
-import { type Attributes, context } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import {
   brokerTimestampMs,
   consumeLabels,
@@ -144,7 +145,7 @@ function deliver(ctx: AmqplibContext, channel: object, how: Subscription, messag
   if (delivery === undefined) return run();
   let result: unknown;
   try {
-    result = context.with(delivery.context, run);
+    result = callInContext(delivery.context, run);
   } catch (error) {
     handlerDone(ctx, channel, how, delivery, error);
     throw error;

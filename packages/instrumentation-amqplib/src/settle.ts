@@ -47,31 +47,45 @@ export function endAutoAcked(ctx: AmqplibContext, channel: object, delivery: Ope
   finish(ctx, delivery, AUTO_ACKED);
 }
 
+/**
+ * Ends a delivery's span with how it was settled. Never throws: it runs after amqplib did the
+ * application's settle call, and in loops over every open delivery of a channel (ackAll, close),
+ * where one failure must not leave the others open. Inline-guarded: no closure per message.
+ */
 function finish(ctx: AmqplibContext, delivery: OpenDelivery, settlement: Settlement): void {
   const { message, handlerError } = delivery;
   if (delivery.isEnded) return;
-  // Set before the hook, as contrib does, so a consumeEndHook sees (and may change) the status.
-  // An error to record sets its own ERROR status with its message when the span ends.
-  // Span and hook work only for a span that records; the outcome's metrics are recorded regardless.
-  const recording = delivery.span.isRecording();
-  if (recording && settlement.failure !== undefined && settlement.error === undefined && handlerError === undefined) {
-    delivery.span.setStatus({ code: SpanStatusCode.ERROR, message: settlement.failure });
+  try {
+    // Set before the hook, as contrib does, so a consumeEndHook sees (and may change) the status.
+    // An error to record sets its own ERROR status with its message when the span ends.
+    // Span and hook work only for a span that records; the outcome's metrics are recorded regardless.
+    const recording = delivery.span.isRecording();
+    if (recording && settlement.failure !== undefined && settlement.error === undefined && handlerError === undefined) {
+      delivery.span.setStatus({ code: SpanStatusCode.ERROR, message: settlement.failure });
+    }
+    const { consumeEndHook } = ctx.config();
+    if (consumeEndHook !== undefined && recording) {
+      runHook('consumeEndHook', consumeEndHook, delivery.span, {
+        moduleVersion: ctx.moduleVersion,
+        msg: hookMessage(message),
+        rejected: settlement.rejected,
+        endOperation: settlement.endOperation,
+        outcome: settlement.outcome,
+      });
+    }
+    // The handler's own failure is the root cause; keep it on the span even when the end has another.
+    if (recording && handlerError !== undefined && settlement.error !== undefined) {
+      delivery.span.recordException(handlerError instanceof Error ? handlerError : String(handlerError));
+    }
+  } catch (error) {
+    // The span still ends below, with the outcome and the metrics that go with it.
+    reportFailure('recording how a message was settled', error);
   }
-  const { consumeEndHook } = ctx.config();
-  if (consumeEndHook !== undefined && recording) {
-    runHook('consumeEndHook', consumeEndHook, delivery.span, {
-      moduleVersion: ctx.moduleVersion,
-      msg: hookMessage(message),
-      rejected: settlement.rejected,
-      endOperation: settlement.endOperation,
-      outcome: settlement.outcome,
-    });
+  try {
+    delivery.end({ outcome: settlement.outcome, error: settlement.error ?? handlerError });
+  } catch (error) {
+    reportFailure('ending a message span', error);
   }
-  // The handler's own failure is the root cause; keep it on the span even when the end has another.
-  if (recording && handlerError !== undefined && settlement.error !== undefined) {
-    delivery.span.recordException(handlerError instanceof Error ? handlerError : String(handlerError));
-  }
-  delivery.end({ outcome: settlement.outcome, error: settlement.error ?? handlerError });
 }
 
 /**
