@@ -9,6 +9,7 @@ export {
   nextChainFacts,
   setChainFacts,
 } from './chain-header';
+export { CHAIN_HEADER_ENV, chainHeaderEnabled } from './chain-header-option';
 export {
   type ConsumeSpan,
   type ConsumeSpanOptions,

@@ -50,13 +50,18 @@ export function startSendSpan<S>(
 }
 
 /**
- * A copy of the user's headers with trace context (through the global propagator) and the
- * `mqtrail` chain header added. Called last, after user hooks ran, so nothing can alter what goes
- * on the wire. The user's object is never touched.
+ * A copy of the user's headers with trace context (through the global propagator) and, unless
+ * `withChain` is false (option `chainHeader`), the `mqtrail` chain header added. Called last, after
+ * user hooks ran, so nothing can alter what goes on the wire. The user's object is never touched.
  */
-export function injectHeaders(sendContext: Context, chain: ChainFacts, headers: unknown): MessageHeaders {
+export function injectHeaders(
+  sendContext: Context,
+  chain: ChainFacts,
+  headers: unknown,
+  withChain = true,
+): MessageHeaders {
   const copy = copyHeaders(headers);
   propagation.inject(sendContext, copy, headerSetter);
-  copy[CHAIN_HEADER] = encodeChainHeader(chain);
+  if (withChain) copy[CHAIN_HEADER] = encodeChainHeader(chain);
   return copy;
 }

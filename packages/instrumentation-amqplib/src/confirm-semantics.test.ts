@@ -1,6 +1,6 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AmqpChannel, type Api, APIS, type Harness, harness, until, VARIANTS } from './test-support/amqplib';
+import { type AmqpChannel, APIS, type Api, type Harness, harness, until, VARIANTS } from './test-support/amqplib';
 
 const QUEUE = 'orders';
 

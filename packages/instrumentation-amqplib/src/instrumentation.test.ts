@@ -132,6 +132,16 @@ describe.each(VARIANTS)('$label', (variant) => {
       expect(wireHeaders.mqtrail).toMatch(/^1;s=\d+;o=\d+;h=1$/);
     });
 
+    it('adds trace context only, without the chain header, when chainHeader is false', async () => {
+      h.setUp({ chainHeader: false });
+      h.broker.declare(QUEUE);
+      const producer = await api.open(h.loaded, h.connection);
+      producer.sendToQueue?.(QUEUE, Buffer.from('x'), { headers: { tenant: 'acme' } });
+
+      const [wire] = h.broker.published;
+      expect(Object.keys(wire?.properties.headers ?? {}).sort()).toEqual(['tenant', 'traceparent']);
+    });
+
     it('ends a confirm-channel publish span on the broker’s ack, and calls the caller’s callback unchanged', async () => {
       h.broker.declare(QUEUE);
       const producer = await api.open(h.loaded, h.connection, true);

@@ -228,7 +228,7 @@ function startPublish(
     };
     runHook('publishHook', config.publishHook, span, outgoing.info);
   }
-  options.headers = headersToSend(span, sendContext, chain, options);
+  options.headers = headersToSend(span, sendContext, chain, options, config.chainHeader);
   return outgoing;
 }
 
@@ -259,7 +259,7 @@ function copyOptions(options: unknown): AmqpPublishOptions {
 }
 
 /**
- * The caller's headers plus trace context and the chain header, or the caller's headers untouched
+ * The caller's headers plus trace context and (unless turned off) the chain header, or the caller's headers untouched
  * when adding ours would make the table too large for amqplib to encode (see header-size.ts).
  */
 function headersToSend(
@@ -267,13 +267,14 @@ function headersToSend(
   sendContext: Context,
   chain: ChainFacts,
   options: AmqpPublishOptions,
+  withChain: boolean,
 ): Record<string, unknown> | undefined {
   const headers = options.headers;
   if (headers !== undefined && headers !== null && !isTable(headers)) {
     skipPropagation(span, 'headers_not_a_table', 'the headers option is not an object');
     return headers;
   }
-  const injected = injectHeaders(sendContext, chain, headers);
+  const injected = injectHeaders(sendContext, chain, headers, withChain);
   const size = encodedTableSize(injected) + carbonCopySize(options.CC) + carbonCopySize(options.BCC);
   if (size > MAX_HEADER_TABLE_BYTES) {
     skipPropagation(span, 'header_size', `its header table would exceed amqplib's ${MAX_HEADER_TABLE_BYTES} bytes`);

@@ -1,4 +1,4 @@
-import type { SettleOutcome } from '@mqtrail/core';
+import { chainHeaderEnabled, type SettleOutcome } from '@mqtrail/core';
 import type { Span } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 
@@ -208,6 +208,14 @@ export interface AmqplibInstrumentationConfig extends InstrumentationConfig {
   confirmTimeoutMs?: number;
   /** Record `messaging.message.body.size` (the body itself is never recorded). */
   captureBodySize?: boolean;
+  /**
+   * Add the `mqtrail` chain header (about 50 bytes per message) next to the trace context. Default
+   * true, or `MQTRAIL_CHAIN_HEADER=false`. Off, only `traceparent` (and `tracestate`/`baggage` when
+   * set) is added; consumers then take delivery latency from the `timestamp` property when the
+   * publisher set one, and a chain of hops is not followed: chain latency covers the last hop only
+   * and the hop count stays 1.
+   */
+  chainHeader?: boolean;
 }
 
 /** The configuration after defaults: what every wrapper reads. */
@@ -216,6 +224,7 @@ export interface ResolvedAmqplibConfig extends AmqplibInstrumentationConfig {
   consumeTimeoutMs: number;
   confirmTimeoutMs: number;
   captureBodySize: boolean;
+  chainHeader: boolean;
 }
 
 /**
@@ -229,6 +238,7 @@ export const DEFAULT_CONFIG: Readonly<ResolvedAmqplibConfig> = {
   consumeTimeoutMs: 60_000,
   confirmTimeoutMs: 60_000,
   captureBodySize: false,
+  chainHeader: true,
 };
 
 /** The one place defaults are merged; a timeout that is not a positive number falls back to its default. */
@@ -239,6 +249,7 @@ export function resolveConfig(config: AmqplibInstrumentationConfig = {}): Resolv
     consumeTimeoutMs: positiveOr(config.consumeTimeoutMs, DEFAULT_CONFIG.consumeTimeoutMs),
     confirmTimeoutMs: positiveOr(config.confirmTimeoutMs, DEFAULT_CONFIG.confirmTimeoutMs),
     captureBodySize: config.captureBodySize ?? DEFAULT_CONFIG.captureBodySize,
+    chainHeader: chainHeaderEnabled(config.chainHeader),
   };
 }
 

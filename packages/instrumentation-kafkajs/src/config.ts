@@ -1,3 +1,4 @@
+import { chainHeaderEnabled } from '@mqtrail/core';
 import type { KafkaConsumerHook, KafkaJsInstrumentationConfig, KafkaProducerHook } from './types';
 
 /** The configuration every wrapper reads: defaults applied, topic patterns compiled. */
@@ -7,6 +8,8 @@ export interface ResolvedConfig {
   consumerHook: KafkaConsumerHook | undefined;
   captureMessageKey: boolean;
   captureBodySize: boolean;
+  /** Whether sent messages carry the `mqtrail` chain header (option `chainHeader`, `MQTRAIL_CHAIN_HEADER`). */
+  chainHeader: boolean;
   /** True for topics the user asked to leave alone. */
   isIgnored(topic: string): boolean;
 }
@@ -19,6 +22,7 @@ export function resolveConfig(config: KafkaJsInstrumentationConfig): ResolvedCon
     consumerHook: typeof config.consumerHook === 'function' ? config.consumerHook : undefined,
     captureMessageKey: config.captureMessageKey !== false,
     captureBodySize: config.captureBodySize === true,
+    chainHeader: chainHeaderEnabled(config.chainHeader),
     isIgnored: topicMatcher(config.ignoreTopics),
   };
 }

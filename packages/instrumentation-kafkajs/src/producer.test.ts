@@ -57,6 +57,19 @@ describe('producer send and sendBatch', () => {
     });
   });
 
+  it.each([
+    ['the chainHeader option', { chainHeader: false }, {}],
+    ['MQTRAIL_CHAIN_HEADER=false', {}, { MQTRAIL_CHAIN_HEADER: 'false' }],
+  ])('sends trace context only, without the chain header, when turned off by %s', async (_, config, env) => {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    setup(config);
+    await producer.send({ topic: 'orders', messages: [{ value: 'one', headers: { app: 'kept' } }] });
+
+    const [sent] = producer.requests as Sent[];
+    expect(Object.keys(sent?.messages[0]?.headers ?? {}).sort()).toEqual(['app', 'traceparent']);
+    vi.unstubAllEnvs();
+  });
+
   it('records messaging attributes, with the partition from the broker answer', async () => {
     await producer.send({ topic: 'orders', messages: [{ key: Buffer.from('order-1'), value: null }] });
     const [span] = otel.spans();

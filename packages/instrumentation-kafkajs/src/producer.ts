@@ -100,7 +100,7 @@ export function startSend(
     if (config.producerHook !== undefined && span.isRecording()) {
       runHook('producerHook', config.producerHook, span, { topic, message });
     }
-    return { ...message, headers: injectHeaders(sendContext, chain, message.headers) };
+    return { ...message, headers: injectHeaders(sendContext, chain, message.headers, config.chainHeader) };
   };
   let outgoing: (Fields[] | undefined)[];
   try {

@@ -70,6 +70,13 @@ export interface KafkaJsInstrumentationConfig extends InstrumentationConfig {
   captureMessageKey?: boolean;
   /** Record `messaging.message.body.size` on spans. Default false. */
   captureBodySize?: boolean;
+  /**
+   * Add the `mqtrail` chain header (about 46 bytes per record) next to the trace context. Default
+   * true, or `MQTRAIL_CHAIN_HEADER=false`. Off, only `traceparent` (and `tracestate`/`baggage` when
+   * set) is added; consumers then take delivery latency from the record's timestamp, and a chain
+   * of hops is not followed: chain latency covers the last hop only and the hop count stays 1.
+   */
+  chainHeader?: boolean;
   /** Topics (exact names or patterns) that get no spans, no metrics and no injected headers. */
   ignoreTopics?: (string | RegExp)[];
 }
