@@ -95,3 +95,41 @@ describe('kafkajs: a consumption chain across three processes', () => {
     expect(buckets.length).toBeGreaterThan(1);
   });
 });
+
+// Issue 15: `MQTRAIL_CHAIN_HEADER=false` in the producer puts trace context only on the wire; the
+// trace still links end to end, and the consumer starts a chain of its own (hop 1).
+describe('kafkajs: trace context only, with MQTRAIL_CHAIN_HEADER=false', () => {
+  const topic = unique('no-chain');
+  const services = { producer: unique('no-chain-producer'), consumer: unique('no-chain-consumer') };
+  let handled: Handled[];
+
+  beforeAll(async () => {
+    await createTopics([topic]);
+    await runFixture(
+      'produce.cjs',
+      { TOPIC: topic, MESSAGES: '1', MQTRAIL_CHAIN_HEADER: 'false' },
+      { serviceName: services.producer },
+    ).result;
+    handled = handledOf(
+      await runFixture(
+        'consume.cjs',
+        { TOPICS: topic, GROUP: unique('no-chain'), MESSAGES: '1' },
+        { serviceName: services.consumer },
+      ).result,
+    );
+  });
+  afterAll(async () => {
+    await deleteTopics([topic]);
+  });
+
+  it('delivers the record with traceparent as the only added header, and the trace still links', async () => {
+    const [message] = handled;
+    expect(message?.headerKeys).toEqual(['traceparent']);
+    const send = sendSpanOf(message as Handled);
+    const trace = await traceWithSpan(send.traceId, message?.span?.spanId ?? '', 2);
+    const process = spanById(trace, message?.span?.spanId ?? '');
+    expect(referencesOf(process, 'CHILD_OF')).toEqual([send.spanId]);
+    expect(tagOf(process, 'mqtrail.chain.hops')).toBe(1);
+    expect(serviceOf(trace, spanById(trace, send.spanId))).toBe(services.producer);
+  });
+});

@@ -66,6 +66,8 @@ export interface Handled {
   offset: string;
   value: string;
   traceparent: string | undefined;
+  /** The record's header names as kafkajs delivered them, sorted. */
+  headerKeys: string[];
   span: { traceId: string; spanId: string } | undefined;
   batchSpan?: { traceId: string; spanId: string };
 }
