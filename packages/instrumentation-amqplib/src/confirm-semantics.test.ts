@@ -111,8 +111,13 @@ describe.each(VARIANTS)('$label', (variant) => {
       const observed = await runScenario(h, api, 'none', async (channel) => {
         expect(h.telemetry.openSpans()).toBe(4);
         // basic.ack with multiple=true: the broker confirms tags 1..3 at once, then 4.
+        const frame = (deliveryTag: number, multiple: boolean) => ({
+          id: (h.loaded.defs as unknown as { BasicAck: number }).BasicAck,
+          channel: (channel as unknown as { ch: number }).ch,
+          fields: { deliveryTag, multiple },
+        });
         const ack = (deliveryTag: number, multiple: boolean) =>
-          channel.accept?.({ id: h.loaded.defs.BasicAck, channel: channel.ch, fields: { deliveryTag, multiple } });
+          (channel as unknown as { accept(f: object): void }).accept(frame(deliveryTag, multiple));
         ack(3, true);
         expect(h.telemetry.openSpans()).toBe(1);
         ack(4, false);
