@@ -12,7 +12,9 @@
  * shrunk table of a failure. Set MQTRAIL_FUZZ_SEED=<integer> to explore other tables.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CHAIN_HEADER } from '@mqtrail/core';
+import { CHAIN_HEADER, extractMessage } from '@mqtrail/core';
+import { TraceFlags } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AmqpChannel, APIS, harness, until, VARIANTS } from './test-support/amqplib';
@@ -95,12 +97,50 @@ const foreignValue = fc.oneof(
   fc.record({ '!': fc.constant('decimal'), value: fc.record({ places: fc.nat(255), digits: fc.nat() }) }),
 );
 
-/** `properties.headers` of a delivery: decoded by amqplib's codec, foreign, or not a table at all. */
+/** Mostly the name as written, else any case variant: header names are case-insensitive. */
+const spelling = (name: string) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(name) }, { weight: 1, arbitrary: fc.mixedCase(fc.constant(name)) });
+
+/** A table with a `traceparent` and an `mqtrail` header added, as a string or a byte array each. */
+const withPropagation = (table: fc.Arbitrary<Record<string, unknown>>) =>
+  fc
+    .tuple(
+      table,
+      fc.tuple(
+        spelling('traceparent'),
+        fc.oneof(
+          traceparentText,
+          traceparentText.map((value) => Buffer.from(value)),
+        ),
+      ),
+      fc.tuple(
+        spelling(CHAIN_HEADER),
+        fc.oneof(
+          chainText,
+          chainText.map((value) => Buffer.from(value)),
+        ),
+      ),
+    )
+    .map(([entries, [traceparentKey, traceparent], [chainKey, chain]]) => ({
+      ...entries,
+      [traceparentKey]: traceparent,
+      [chainKey]: chain,
+    }));
+
+/**
+ * `properties.headers` of a delivery: decoded by amqplib's codec or foreign, each with a random
+ * `traceparent` and `mqtrail` value, or no table at all.
+ */
 const deliveredHeaders = fc.oneof(
-  { weight: 6, arbitrary: encodableTable.map((table) => h.broker.roundTrip({ headers: table }, 1).headers) },
-  { weight: 2, arbitrary: fc.dictionary(key, foreignValue, { maxKeys: 6 }) },
-  { weight: 1, arbitrary: fc.constantFrom(undefined, null, 'traceparent', 42) },
-  { weight: 1, arbitrary: fc.array(foreignValue, { maxLength: 3 }) },
+  {
+    weight: 7,
+    arbitrary: withPropagation(encodableTable).map((table) => h.broker.roundTrip({ headers: table }, 1).headers),
+  },
+  { weight: 2, arbitrary: withPropagation(fc.dictionary(key, foreignValue, { maxKeys: 5 })) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(fc.constantFrom(undefined, null, 'traceparent', 42), fc.array(foreignValue, { maxLength: 3 })),
+  },
 );
 
 const delivery = fc.record({
@@ -121,6 +161,22 @@ function snapshot(value: unknown): unknown {
     Object.defineProperty(copy, name, { value: snapshot(field), enumerable: true, writable: true, configurable: true });
   }
   return copy;
+}
+
+/**
+ * Whether the consume path used what `extractMessage` (fuzzed on its own in core) reads from these
+ * headers: the process span is parented on the creation context and counts the chain's hops; under
+ * an unsampled creation context no span records.
+ */
+function followsExtract(headers: unknown, spans: ReadableSpan[]): boolean {
+  const { creation, chain } = extractMessage(headers);
+  if (creation !== undefined && (creation.traceFlags & TraceFlags.SAMPLED) === 0) return spans.length === 0;
+  const [span] = spans;
+  return (
+    spans.length === 1 &&
+    span?.parentSpanContext?.spanId === creation?.spanId &&
+    span?.attributes['mqtrail.chain.hops'] === (chain?.hops ?? 1)
+  );
 }
 
 /** The checks that do not hold: one assertion per run, which keeps 10,000 runs fast. */
@@ -166,6 +222,7 @@ describe('random AMQP headers through consume', () => {
             properties,
             content: Buffer.from('body'),
           });
+          const exported = h.telemetry.spans().length;
           await until(() => received.length > 0, 'the delivery');
           const [message] = received;
           const checks = {
@@ -175,10 +232,12 @@ describe('random AMQP headers through consume', () => {
             'properties and headers unchanged': isDeepStrictEqual(snapshot(properties), before),
             'content unchanged': message?.content.toString() === 'body',
             'every span ended': h.telemetry.openSpans() === 0,
+            'the span follows what extract reads': followsExtract(headers, h.telemetry.spans().slice(exported)),
           };
           expect(failed(checks)).toEqual([]);
         }),
-        FUZZ,
+        // One run in ten delivers no table: these take the others past 10,000 propagation values.
+        { ...FUZZ, numRuns: 12_000 },
       );
       // Not vacuous: the deliveries were traced.
       expect(h.telemetry.spans().length).toBeGreaterThan(FUZZ.numRuns / 2);

@@ -10,7 +10,9 @@
  * shrunk record of a failure. Set MQTRAIL_FUZZ_SEED=<integer> to explore other records.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CHAIN_HEADER } from '@mqtrail/core';
+import { CHAIN_HEADER, extractMessage } from '@mqtrail/core';
+import { TraceFlags } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import type { Batch, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,13 +65,14 @@ const key = fc.oneof(
   fc.string({ maxLength: 10 }),
 );
 
-const text = fc.oneof(traceparentText, chainText, otherText);
-const bytes = fc.oneof(
-  { weight: 20, arbitrary: text.map((value) => Buffer.from(value)) },
-  { weight: 5, arbitrary: fc.uint8Array({ maxLength: 40 }).map((array) => Buffer.from(array)) },
-  { weight: 2, arbitrary: fc.constant(Buffer.alloc(0)) },
-  { weight: 1, arbitrary: fc.constant(Buffer.alloc(70_000, 'a')) },
-);
+/** Bytes of `text`, of random binary, empty, or over every size bound. */
+const bytesOf = (text: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 20, arbitrary: text.map((value) => Buffer.from(value)) },
+    { weight: 5, arbitrary: fc.uint8Array({ maxLength: 40 }).map((array) => Buffer.from(array)) },
+    { weight: 2, arbitrary: fc.constant(Buffer.alloc(0)) },
+    { weight: 1, arbitrary: fc.constant(Buffer.alloc(70_000, 'a')) },
+  );
 
 /**
  * A header value as kafkajs 2.x decodes one: `Buffer | null`, an array for a repeated key, and for
@@ -77,18 +80,37 @@ const bytes = fc.oneof(
  * `obj[key] === undefined`: `constructor` arrives as `[Object, <Buffer>]`). Strings and undefined
  * too, as a test or an interceptor may hand over.
  */
-const value = fc.oneof(
-  { weight: 6, arbitrary: bytes },
-  text,
-  fc.constantFrom(null, undefined),
-  fc.array(fc.oneof(bytes, fc.constant(null)), { minLength: 2, maxLength: 3 }),
-  bytes.map((buffer) => [Object, buffer]),
-);
+const headerValue = (text: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 6, arbitrary: bytesOf(text) },
+    text,
+    fc.constantFrom(null, undefined),
+    fc.array(fc.oneof(bytesOf(text), fc.constant(null)), { minLength: 2, maxLength: 3 }),
+    bytesOf(text).map((buffer) => [Object, buffer]),
+  );
 
-/** kafkajs builds headers with computed keys, so `__proto__` can arrive as an own key. */
+/** Mostly the name as written, else any case variant: header names are case-insensitive. */
+const spelling = (name: string) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(name) }, { weight: 1, arbitrary: fc.mixedCase(fc.constant(name)) });
+
+/**
+ * Random headers, always with a `traceparent` and an `mqtrail` header among them (so every run
+ * takes a random value of each through the consume path). kafkajs builds headers with computed
+ * keys, so `__proto__` can arrive as an own key.
+ */
 const headers = fc
-  .tuple(fc.dictionary(key, value, { maxKeys: 6, noNullPrototype: true }), fc.option(bytes, { nil: undefined }))
-  .map(([map, proto]) => {
+  .tuple(
+    fc.dictionary(key, headerValue(fc.oneof(traceparentText, chainText, otherText)), {
+      maxKeys: 5,
+      noNullPrototype: true,
+    }),
+    fc.tuple(spelling('traceparent'), headerValue(traceparentText)),
+    fc.tuple(spelling(CHAIN_HEADER), headerValue(chainText)),
+    fc.option(bytesOf(otherText), { nil: undefined }),
+  )
+  .map(([map, ...entries]) => {
+    const [traceparent, chain, proto] = entries;
+    for (const [name, value] of [traceparent, chain]) map[name] = value;
     if (proto !== undefined) {
       Object.defineProperty(map, '__proto__', { value: proto, enumerable: true, writable: true, configurable: true });
     }
@@ -157,6 +179,22 @@ async function settle(promise: unknown): Promise<{ value?: unknown; error?: unkn
   }
 }
 
+/**
+ * Whether the consume path used what `extractMessage` (fuzzed on its own in core) reads from these
+ * headers: the process span is parented on the creation context and counts the chain's hops; under
+ * an unsampled creation context no span records.
+ */
+function followsExtract(headers: unknown, spans: ReadableSpan[]): boolean {
+  const { creation, chain } = extractMessage(headers);
+  if (creation !== undefined && (creation.traceFlags & TraceFlags.SAMPLED) === 0) return spans.length === 0;
+  const [span] = spans;
+  return (
+    spans.length === 1 &&
+    span?.parentSpanContext?.spanId === creation?.spanId &&
+    span?.attributes['mqtrail.chain.hops'] === (chain?.hops ?? 1)
+  );
+}
+
 /** The checks that do not hold: one assertion per run, which keeps 10,000 runs fast. */
 function failed(checks: Record<string, boolean>): string[] {
   return Object.keys(checks).filter((check) => !checks[check]);
@@ -179,6 +217,7 @@ describe('random kafkajs headers through eachMessage', () => {
           const before = snapshot(delivered);
           const { headers } = delivered;
           const payload = { topic: 'orders', partition, message: delivered, heartbeat: async () => {} };
+          const exported = otel.spans().length;
           const outcome = await settle(eachMessage(payload));
           const checks = {
             'handler called once with the payload': handler.calls.length === 1 && handler.calls[0]?.[0] === payload,
@@ -186,6 +225,7 @@ describe('random kafkajs headers through eachMessage', () => {
             'message unchanged': isDeepStrictEqual(snapshot(delivered), before),
             'result or error unchanged': fails ? outcome.error === handler.failure : outcome.value === handler.result,
             'every span ended': otel.counter.open.size === 0,
+            'the span follows what extract reads': followsExtract(headers, otel.spans().slice(exported)),
           };
           expect(failed(checks)).toEqual([]);
         }),
