@@ -156,15 +156,21 @@ export function startConsumeSpanIn<S>(
     span = tracer.startSpan(target.name, target.bare, parent);
   }
   if (!span.isRecording()) return span;
-  if (mode === 'unsampled') {
-    span.setAttributes(target.attributes);
-    // `addLink` is API 1.9's; a span from an older SDK without it goes without the link.
-    if (creation !== undefined && typeof span.addLink === 'function') {
-      span.addLink(creationLink(creation, repeatsParent));
+  // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
+  try {
+    if (mode === 'unsampled') {
+      span.setAttributes(target.attributes);
+      // `addLink` is API 1.9's; a span from an older SDK without it goes without the link.
+      if (creation !== undefined && typeof span.addLink === 'function') {
+        span.addLink(creationLink(creation, repeatsParent));
+      }
     }
+    span.setAttribute(Attr.CHAIN_HOPS, hops);
+    addLazyAttributes(span, options.attributes, options.subject as S);
+  } catch (error) {
+    span.end();
+    throw error;
   }
-  span.setAttribute(Attr.CHAIN_HOPS, hops);
-  addLazyAttributes(span, options.attributes, options.subject as S);
   return span;
 }
 

@@ -61,32 +61,38 @@ export class MessageProcess<S = unknown> {
     const parent = consumeParent(options, options.ambient ?? context.active());
     const span = startConsumeSpanIn(deps.tracer, options, parent, chain.hops);
     this.span = span;
-    this.context = setChainFacts(trace.setSpan(parent, span), chain);
-    this.chain = chain;
-    this.labels = options.labels;
-    this.metrics = deps.metrics;
+    // Whatever fails after the start (a throwing SDK or meter), the span must not stay open.
+    try {
+      this.context = setChainFacts(trace.setSpan(parent, span), chain);
+      this.chain = chain;
+      this.labels = options.labels;
+      this.metrics = deps.metrics;
 
-    this.metrics.recordConsumed(this.labels);
-    // A message with neither a chain header nor a broker timestamp has no known send time: record
-    // nothing rather than a latency of zero.
-    this.latencyKnown = options.message.chain !== undefined || options.fallbackSentAt !== undefined;
-    if (this.latencyKnown) this.metrics.recordDeliveryLatency(this.labels, chain.sentAt, now);
-    this.endTiming = this.metrics.startProcess(this.labels);
+      this.metrics.recordConsumed(this.labels);
+      // A message with neither a chain header nor a broker timestamp has no known send time: record
+      // nothing rather than a latency of zero.
+      this.latencyKnown = options.message.chain !== undefined || options.fallbackSentAt !== undefined;
+      if (this.latencyKnown) this.metrics.recordDeliveryLatency(this.labels, chain.sentAt, now);
+      this.endTiming = this.metrics.startProcess(this.labels);
 
-    this.duplicates = deps.duplicates;
-    this.duplicateScope = options.duplicateScope;
-    const { identity } = options;
-    this.duplicate = identity !== undefined && deps.duplicates.check(options.duplicateScope, identity);
-    this.firstSeen = this.duplicate ? undefined : identity;
-    // Span attributes only for a span that records: the metrics count every message regardless.
-    const recording = span.isRecording();
-    if (this.duplicate) {
-      this.metrics.recordDuplicate(this.labels);
-      if (recording) span.setAttribute(Attr.DUPLICATE, true);
-    }
-    if (options.redelivered) {
-      this.metrics.recordRedelivered(this.labels);
-      if (recording) span.setAttribute(Attr.REDELIVERED, true);
+      this.duplicates = deps.duplicates;
+      this.duplicateScope = options.duplicateScope;
+      const { identity } = options;
+      this.duplicate = identity !== undefined && deps.duplicates.check(options.duplicateScope, identity);
+      this.firstSeen = this.duplicate ? undefined : identity;
+      // Span attributes only for a span that records: the metrics count every message regardless.
+      const recording = span.isRecording();
+      if (this.duplicate) {
+        this.metrics.recordDuplicate(this.labels);
+        if (recording) span.setAttribute(Attr.DUPLICATE, true);
+      }
+      if (options.redelivered) {
+        this.metrics.recordRedelivered(this.labels);
+        if (recording) span.setAttribute(Attr.REDELIVERED, true);
+      }
+    } catch (error) {
+      span.end();
+      throw error;
     }
   }
 
@@ -104,13 +110,17 @@ export class MessageProcess<S = unknown> {
     if (outcome === 'requeue' || outcome === 'closed' || (outcome === undefined && error !== undefined)) {
       if (this.firstSeen !== undefined) this.duplicates.forget(this.duplicateScope, this.firstSeen);
     }
-    const type = error === undefined ? undefined : recordSpanError(this.span, error);
-    if (outcome !== undefined) {
-      recordSettlement(this.span, outcome);
-      this.metrics.recordSettled(this.labels, outcome);
+    // The span ends even when recording the outcome throws (a failing SDK or meter).
+    try {
+      const type = error === undefined ? undefined : recordSpanError(this.span, error);
+      if (outcome !== undefined) {
+        recordSettlement(this.span, outcome);
+        this.metrics.recordSettled(this.labels, outcome);
+      }
+      this.endTiming(type);
+      if (this.latencyKnown) this.metrics.recordChainLatency(this.labels, this.chain.originAt);
+    } finally {
+      this.span.end();
     }
-    this.endTiming(type);
-    if (this.latencyKnown) this.metrics.recordChainLatency(this.labels, this.chain.originAt);
-    this.span.end();
   }
 }

@@ -1,4 +1,4 @@
-import type { Attributes, Gauge, Histogram, Meter } from '@opentelemetry/api';
+import { type Attributes, createNoopMeter, diag, type Gauge, type Histogram, type Meter } from '@opentelemetry/api';
 import { destinationLabel } from './destination';
 import {
   type AggregatedHistogram,
@@ -124,6 +124,19 @@ function secondsSince(startMs: number): number {
  * SDK histograms. Decided once, at construction: a point is recorded in exactly one place.
  */
 export class MessagingMetrics {
+  /**
+   * The instruments of `meter`; no-op ones when creating them throws (a broken MeterProvider),
+   * so registering the instrumentation or setting a meter provider never fails because of mqtrail.
+   */
+  static of(meter: Meter): MessagingMetrics {
+    try {
+      return new MessagingMetrics(meter);
+    } catch (error) {
+      diag.error('mqtrail: creating metric instruments failed; messages are traced without metrics', error);
+      return new MessagingMetrics(createNoopMeter());
+    }
+  }
+
   private readonly sent: SummedCounter;
   private readonly consumed: SummedCounter;
   /** Aggregated in mqtrail and reported by producers, by `HistogramIndex`; or undefined for SDK histograms. */

@@ -41,8 +41,14 @@ export function startSendSpan<S>(
   } else {
     span = tracer.startSpan(target.name, mode === 'root' ? target.withAttributes : target.bare, parent);
     if (span.isRecording()) {
-      if (mode === 'unsampled') span.setAttributes(target.attributes);
-      addLazyAttributes(span, attributes, subject);
+      // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
+      try {
+        if (mode === 'unsampled') span.setAttributes(target.attributes);
+        addLazyAttributes(span, attributes, subject);
+      } catch (error) {
+        span.end();
+        throw error;
+      }
     }
   }
   const chain = nextChainFacts(now, getChainFacts(parent));

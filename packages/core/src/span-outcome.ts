@@ -59,15 +59,9 @@ export function startMode(parent: Context): StartMode {
 
 /**
  * Adds attributes built on demand to a span that records; a span that does not is left alone, so
- * unsampled traces skip the work. If building them throws (a hostile getter on a user's message),
- * the span is ended before the error goes on, so no span is left open.
+ * unsampled traces skip the work. Callers end the span if this throws (a hostile getter on a
+ * user's message), so no span is left open.
  */
 export function addLazyAttributes<S>(span: Span, build: ((subject: S) => Attributes) | undefined, subject: S): void {
-  if (build === undefined) return;
-  try {
-    span.setAttributes(build(subject));
-  } catch (error) {
-    span.end();
-    throw error;
-  }
+  if (build !== undefined) span.setAttributes(build(subject));
 }

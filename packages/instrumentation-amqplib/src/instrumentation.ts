@@ -86,7 +86,7 @@ export class AmqplibInstrumentation extends InstrumentationBase<ResolvedAmqplibC
   }
 
   protected override _updateMetricInstruments(): void {
-    this.metrics = new MessagingMetrics(this.meter);
+    this.metrics = MessagingMetrics.of(this.meter);
   }
 
   protected init(): InstrumentationNodeModuleDefinition {

@@ -87,15 +87,19 @@ class Publication implements PublishFacts, PendingConfirm {
     const awaited = this.registry !== undefined;
     this.registry?.take(this.tag);
     const { span } = this;
-    const failure = error === null || error === undefined ? this.returned : awaited ? confirmFailure(error) : error;
-    const type = failure === undefined ? undefined : recordSpanError(span, failure);
-    const { publishConfirmHook } = this.ctx.config();
-    if (awaited && publishConfirmHook !== undefined && this.info !== undefined) {
-      // amqplib confirms an ack with `null`, as contrib passes it on; a returned message was acked too.
-      runHook('publishConfirmHook', publishConfirmHook, span, { ...this.info, confirmError: error ?? null });
+    // The span ends even when recording the outcome throws (a failing SDK or meter).
+    try {
+      const failure = error === null || error === undefined ? this.returned : awaited ? confirmFailure(error) : error;
+      const type = failure === undefined ? undefined : recordSpanError(span, failure);
+      const { publishConfirmHook } = this.ctx.config();
+      if (awaited && publishConfirmHook !== undefined && this.info !== undefined) {
+        // amqplib confirms an ack with `null`, as contrib passes it on; a returned message was acked too.
+        runHook('publishConfirmHook', publishConfirmHook, span, { ...this.info, confirmError: error ?? null });
+      }
+      this.endTiming(type);
+    } finally {
+      span.end();
     }
-    this.endTiming(type);
-    span.end();
   }
 }
 
@@ -213,22 +217,29 @@ function startPublish(
     chain,
   } = startSendSpan(ctx.tracer, publishTarget(destination), publishAttributes, outgoing);
   outgoing.span = span;
-  const labels = publishLabels(destination);
-  ctx.metrics.recordSent(labels);
-  outgoing.endTiming = ctx.metrics.startOperation(labels);
-  if ((config.publishHook !== undefined || config.publishConfirmHook !== undefined) && span.isRecording()) {
-    outgoing.info = {
-      moduleVersion: ctx.moduleVersion,
-      exchange: typeof exchange === 'string' ? exchange : '',
-      routingKey: typeof routingKey === 'string' ? routingKey : '',
-      content: content as Buffer,
-      // Hooks get a copy of their own: what they change never reaches the wire.
-      options: hookCopy(options),
-      isConfirmChannel: confirm,
-    };
-    runHook('publishHook', config.publishHook, span, outgoing.info);
+  // Metrics, hook arguments and injection after the start: if any of it throws, the span ends here
+  // and the caller publishes the message untraced.
+  try {
+    const labels = publishLabels(destination);
+    ctx.metrics.recordSent(labels);
+    outgoing.endTiming = ctx.metrics.startOperation(labels);
+    if ((config.publishHook !== undefined || config.publishConfirmHook !== undefined) && span.isRecording()) {
+      outgoing.info = {
+        moduleVersion: ctx.moduleVersion,
+        exchange: typeof exchange === 'string' ? exchange : '',
+        routingKey: typeof routingKey === 'string' ? routingKey : '',
+        content: content as Buffer,
+        // Hooks get a copy of their own: what they change never reaches the wire.
+        options: hookCopy(options),
+        isConfirmChannel: confirm,
+      };
+      runHook('publishHook', config.publishHook, span, outgoing.info);
+    }
+    options.headers = headersToSend(span, sendContext, chain, options, config.chainHeader);
+  } catch (error) {
+    span.end();
+    throw error;
   }
-  options.headers = headersToSend(span, sendContext, chain, options, config.chainHeader);
   return outgoing;
 }
 
@@ -344,7 +355,18 @@ export function onConfirm(channel: object, fields: unknown, nacked: boolean): vo
     confirms.get(tag)?.finish(error);
     return;
   }
-  for (const pending of confirms.takeUpTo((open) => open <= tag)) pending.finish(error);
+  finishEach(confirms.takeUpTo((open) => open <= tag), error);
+}
+
+/** Ends each span, one failing (a throwing SDK) never keeping the others open. */
+function finishEach(pendings: PendingConfirm[], error: unknown): void {
+  for (const pending of pendings) {
+    try {
+      pending.finish(error);
+    } catch (failure) {
+      reportFailure('ending a publish span', failure);
+    }
+  }
 }
 
 /**
@@ -379,5 +401,5 @@ export function onReturned(ctx: AmqplibContext, channel: object, message: unknow
 export function closeConfirms(channel: object, cause: unknown): void {
   const confirms = existingStateOf(channel)?.confirms;
   if (confirms === undefined) return;
-  for (const pending of confirms.takeAll()) pending.finish(new ChannelClosedError(cause));
+  finishEach(confirms.takeAll(), new ChannelClosedError(cause));
 }

@@ -59,7 +59,7 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
   }
 
   protected override _updateMetricInstruments(): void {
-    this.metrics = new MessagingMetrics(this.meter);
+    this.metrics = MessagingMetrics.of(this.meter);
   }
 
   protected init(): InstrumentationNodeModuleDefinition {
