@@ -100,14 +100,17 @@ export const headerSetter: TextMapSetter<MessageHeaders> = {
 /**
  * A shallow copy of user headers to inject into. Non-object input (undefined, garbage) gives an
  * empty map, so the caller's value is never touched and injection always has a target.
+ *
+ * `ownKeysOnly` copies what a client that reads `Object.keys` writes (kafkajs); without it the
+ * inherited enumerable keys come too, because amqplib walks the table with for…in: either way the
+ * copy holds exactly the user headers that client would have sent.
  */
-export function copyHeaders(headers: unknown): MessageHeaders {
+export function copyHeaders(headers: unknown, ownKeysOnly = false): MessageHeaders {
   if (!isHeaderMap(headers)) return {};
   try {
-    // for…in, not spread: amqplib encodes inherited enumerable keys too (it walks the table with
-    // for…in), so a copy without them would change what goes on the wire.
     const copy: MessageHeaders = {};
     for (const key in headers) {
+      if (ownKeysOnly && !Object.hasOwn(headers, key)) continue;
       // An own `__proto__` header (kafkajs's decoder and JSON.parse make them) stays a header:
       // assigning it would set the copy's prototype instead, dropping or mangling the header.
       if (key === '__proto__') {

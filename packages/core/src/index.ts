@@ -68,7 +68,7 @@ export {
   type Wrapped,
   wrapAll,
 } from './patch';
-export { injectHeaders, type SendSpan, startSendSpan } from './produce';
+export { type InjectOptions, injectHeaders, type SendSpan, startSendSpan } from './produce';
 export { redactUrl } from './redact';
 export { assertSdkGeneration, type InstrumentationBaseClass } from './sdk-generation';
 export {

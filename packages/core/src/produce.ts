@@ -55,19 +55,29 @@ export function startSendSpan<S>(
   return { span, context: trace.setSpan(parent, span), chain };
 }
 
+/** How `injectHeaders` writes for one client and configuration; one object per configuration. */
+export interface InjectOptions {
+  /** Add the `mqtrail` chain header (option `chainHeader`). Default true. */
+  chainHeader?: boolean;
+  /** Copy only the caller's own header keys, as a client that writes `Object.keys` does (kafkajs). */
+  ownKeysOnly?: boolean;
+}
+
+const DEFAULT_INJECT: InjectOptions = {};
+
 /**
  * A copy of the user's headers with trace context (through the global propagator) and, unless
- * `withChain` is false (option `chainHeader`), the `mqtrail` chain header added. Called last, after
- * user hooks ran, so nothing can alter what goes on the wire. The user's object is never touched.
+ * turned off, the `mqtrail` chain header added. Called last, after user hooks ran, so nothing can
+ * alter what goes on the wire. The user's object is never touched.
  */
 export function injectHeaders(
   sendContext: Context,
   chain: ChainFacts,
   headers: unknown,
-  withChain = true,
+  options: InjectOptions = DEFAULT_INJECT,
 ): MessageHeaders {
-  const copy = copyHeaders(headers);
+  const copy = copyHeaders(headers, options.ownKeysOnly === true);
   propagation.inject(sendContext, copy, headerSetter);
-  if (withChain) copy[CHAIN_HEADER] = encodeChainHeader(chain);
+  if (options.chainHeader !== false) copy[CHAIN_HEADER] = encodeChainHeader(chain);
   return copy;
 }

@@ -20,8 +20,9 @@ function waitForConfirms(api: Api, channel: AmqpChannel): Promise<string> {
   return new Promise<string>((resolve) => {
     const settle = (error: unknown) => resolve(error ? `rejected: ${(error as Error).message}` : 'resolved');
     setTimeout(() => resolve('still pending'), 100);
-    if (api.name === 'promise') (channel.waitForConfirms?.() as Promise<unknown>).then(() => settle(null), settle);
-    else channel.waitForConfirms?.(settle);
+    const wait = channel.waitForConfirms as (callback?: (error: unknown) => void) => unknown;
+    if (api.name === 'promise') (wait.call(channel) as Promise<unknown>).then(() => settle(null), settle);
+    else wait.call(channel, settle);
   });
 }
 

@@ -2,6 +2,7 @@ import {
   type AnyFunction,
   type ChainFacts,
   extractMessage,
+  type InjectOptions,
   injectHeaders,
   recordSpanError,
   reportFailure,
@@ -235,7 +236,7 @@ function startPublish(
       };
       runHook('publishHook', config.publishHook, span, outgoing.info);
     }
-    options.headers = headersToSend(span, sendContext, chain, options, config.chainHeader);
+    options.headers = headersToSend(span, sendContext, chain, options, config.inject);
   } catch (error) {
     span.end();
     throw error;
@@ -278,14 +279,14 @@ function headersToSend(
   sendContext: Context,
   chain: ChainFacts,
   options: AmqpPublishOptions,
-  withChain: boolean,
+  inject: InjectOptions,
 ): Record<string, unknown> | undefined {
   const headers = options.headers;
   if (headers !== undefined && headers !== null && !isTable(headers)) {
     skipPropagation(span, 'headers_not_a_table', 'the headers option is not an object');
     return headers;
   }
-  const injected = injectHeaders(sendContext, chain, headers, withChain);
+  const injected = injectHeaders(sendContext, chain, headers, inject);
   const size = encodedTableSize(injected) + carbonCopySize(options.CC) + carbonCopySize(options.BCC);
   if (size > MAX_HEADER_TABLE_BYTES) {
     skipPropagation(span, 'header_size', `its header table would exceed amqplib's ${MAX_HEADER_TABLE_BYTES} bytes`);
@@ -355,7 +356,10 @@ export function onConfirm(channel: object, fields: unknown, nacked: boolean): vo
     confirms.get(tag)?.finish(error);
     return;
   }
-  finishEach(confirms.takeUpTo((open) => open <= tag), error);
+  finishEach(
+    confirms.takeUpTo((open) => open <= tag),
+    error,
+  );
 }
 
 /** Ends each span, one failing (a throwing SDK) never keeping the others open. */

@@ -1,4 +1,4 @@
-import { chainHeaderEnabled, type SettleOutcome } from '@mqtrail/core';
+import { chainHeaderEnabled, type InjectOptions, type SettleOutcome } from '@mqtrail/core';
 import type { Span } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 
@@ -224,7 +224,8 @@ export interface ResolvedAmqplibConfig extends AmqplibInstrumentationConfig {
   consumeTimeoutMs: number;
   confirmTimeoutMs: number;
   captureBodySize: boolean;
-  chainHeader: boolean;
+  /** How headers are written: the chain header or not (option `chainHeader`, `MQTRAIL_CHAIN_HEADER`). */
+  inject: InjectOptions;
 }
 
 /**
@@ -238,7 +239,7 @@ export const DEFAULT_CONFIG: Readonly<ResolvedAmqplibConfig> = {
   consumeTimeoutMs: 60_000,
   confirmTimeoutMs: 60_000,
   captureBodySize: false,
-  chainHeader: true,
+  inject: { chainHeader: true },
 };
 
 /** The one place defaults are merged; a timeout that is not a positive number falls back to its default. */
@@ -249,7 +250,7 @@ export function resolveConfig(config: AmqplibInstrumentationConfig = {}): Resolv
     consumeTimeoutMs: positiveOr(config.consumeTimeoutMs, DEFAULT_CONFIG.consumeTimeoutMs),
     confirmTimeoutMs: positiveOr(config.confirmTimeoutMs, DEFAULT_CONFIG.confirmTimeoutMs),
     captureBodySize: config.captureBodySize ?? DEFAULT_CONFIG.captureBodySize,
-    chainHeader: chainHeaderEnabled(config.chainHeader),
+    inject: { chainHeader: chainHeaderEnabled(config.chainHeader) },
   };
 }
 

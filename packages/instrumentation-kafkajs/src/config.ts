@@ -1,4 +1,4 @@
-import { chainHeaderEnabled } from '@mqtrail/core';
+import { chainHeaderEnabled, type InjectOptions } from '@mqtrail/core';
 import type { KafkaConsumerHook, KafkaJsInstrumentationConfig, KafkaProducerHook } from './types';
 
 /** The configuration every wrapper reads: defaults applied, topic patterns compiled. */
@@ -8,8 +8,11 @@ export interface ResolvedConfig {
   consumerHook: KafkaConsumerHook | undefined;
   captureMessageKey: boolean;
   captureBodySize: boolean;
-  /** Whether sent messages carry the `mqtrail` chain header (option `chainHeader`, `MQTRAIL_CHAIN_HEADER`). */
-  chainHeader: boolean;
+  /**
+   * How headers are written: the chain header or not (option `chainHeader`, `MQTRAIL_CHAIN_HEADER`),
+   * and only the caller's own keys, since kafkajs writes `Object.keys` of a message's headers.
+   */
+  inject: InjectOptions;
   /** True for topics the user asked to leave alone. */
   isIgnored(topic: string): boolean;
 }
@@ -22,7 +25,7 @@ export function resolveConfig(config: KafkaJsInstrumentationConfig): ResolvedCon
     consumerHook: typeof config.consumerHook === 'function' ? config.consumerHook : undefined,
     captureMessageKey: config.captureMessageKey !== false,
     captureBodySize: config.captureBodySize === true,
-    chainHeader: chainHeaderEnabled(config.chainHeader),
+    inject: { chainHeader: chainHeaderEnabled(config.chainHeader), ownKeysOnly: true },
     isIgnored: topicMatcher(config.ignoreTopics),
   };
 }

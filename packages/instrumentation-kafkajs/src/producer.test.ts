@@ -70,6 +70,14 @@ describe('producer send and sendBatch', () => {
     vi.unstubAllEnvs();
   });
 
+  it('copies only the caller’s own header keys, as kafkajs writes Object.keys of them', async () => {
+    const headers = Object.assign(Object.create({ inherited: 'not sent by kafkajs' }), { own: 'y' });
+    await producer.send({ topic: 'orders', messages: [{ value: 'v', headers }] });
+
+    const [sent] = producer.requests as Sent[];
+    expect(Object.keys(sent?.messages[0]?.headers ?? {}).sort()).toEqual(['mqtrail', 'own', 'traceparent']);
+  });
+
   it('records messaging attributes, with the partition from the broker answer', async () => {
     await producer.send({ topic: 'orders', messages: [{ key: Buffer.from('order-1'), value: null }] });
     const [span] = otel.spans();

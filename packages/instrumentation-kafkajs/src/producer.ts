@@ -100,7 +100,7 @@ export function startSend(
     if (config.producerHook !== undefined && span.isRecording()) {
       runHook('producerHook', config.producerHook, span, { topic, message });
     }
-    return { ...message, headers: injectHeaders(sendContext, chain, message.headers, config.chainHeader) };
+    return { ...message, headers: injectHeaders(sendContext, chain, message.headers, config.inject) };
   };
   let outgoing: (Fields[] | undefined)[];
   try {
