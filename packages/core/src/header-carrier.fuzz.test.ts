@@ -9,7 +9,7 @@
  * map of a failure. Set MQTRAIL_FUZZ_SEED=<integer> to explore other maps.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { installTestTelemetry } from '@mqtrail/test-support';
+import { FUZZ, installTestTelemetry, snapshot, withOwnProtoKey } from '@mqtrail/test-support';
 import { isSpanContextValid, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,6 @@ import { injectHeaders } from './produce';
 
 // The global W3C propagators, as an application's SDK set-up registers them.
 installTestTelemetry();
-const FUZZ = { seed: Number(process.env.MQTRAIL_FUZZ_SEED ?? 0x6d717472), numRuns: 10_000 };
 
 /** Keys the carrier reads, and keys that name properties every object inherits. */
 const PROPAGATION_KEYS = ['traceparent', 'tracestate', 'baggage', CHAIN_HEADER] as const;
@@ -64,12 +63,6 @@ const kafkaValue = fc.oneof(
   bytes.map((value) => [Object, value]),
 );
 
-/** An object with an own `__proto__` key, as kafkajs's decoder (computed keys) and JSON.parse make them. */
-function withOwnProtoKey(headers: Record<string, unknown>, value: unknown): Record<string, unknown> {
-  Object.defineProperty(headers, '__proto__', { value, enumerable: true, writable: true, configurable: true });
-  return headers;
-}
-
 function headerMap(value: fc.Arbitrary<unknown>): fc.Arbitrary<Record<string, unknown>> {
   return fc
     .tuple(fc.dictionary(headerKey, value, { maxKeys: 8 }), fc.option(value, { nil: undefined }), fc.boolean())
@@ -110,31 +103,6 @@ const notAMap = fc.oneof(
   bytes,
   fc.oneof(fc.string(), fc.double(), fc.bigInt(), fc.date(), fc.constant(Symbol('header'))),
 );
-
-/**
- * A deep copy that keeps what equality must see: Buffers and typed arrays as such, own
- * `__proto__` keys as own keys, functions and other objects by reference.
- */
-function snapshot(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snapshot);
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (value instanceof Date) return new Date(value.getTime());
-  if (value === null || typeof value !== 'object') return value;
-  // Plain maps only, with or without a prototype (fast-check makes both); other objects by reference.
-  const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return value;
-  const copy: Record<string, unknown> = Object.create(prototype);
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(copy, key, {
-      value: snapshot((value as Record<string, unknown>)[key]),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return copy;
-}
 
 const HEX_TRACE_ID = /^[0-9a-f]{32}$/;
 const HEX_SPAN_ID = /^[0-9a-f]{16}$/;

@@ -9,7 +9,7 @@
  * shrunk value of a failure. Set MQTRAIL_FUZZ_SEED=<integer> to explore other values.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { installTestTelemetry } from '@mqtrail/test-support';
+import { FUZZ, installTestTelemetry, spelling } from '@mqtrail/test-support';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHAIN_HEADER, type ChainFacts, encodeChainHeader, MAX_HOPS } from './chain-header';
@@ -18,7 +18,6 @@ import { MAX_HEADER_VALUE_BYTES } from './header-carrier';
 
 // The global W3C propagators, as an application's SDK set-up registers them.
 installTestTelemetry();
-const FUZZ = { seed: Number(process.env.MQTRAIL_FUZZ_SEED ?? 0x6d717472), numRuns: 10_000 };
 
 /** A value as a client may deliver it, and the text a reader of that shape must see. */
 interface Shaped {
@@ -45,10 +44,6 @@ function shapes(text: fc.Arbitrary<string>): fc.Arbitrary<Shaped> {
     .map(([first, rest]) => ({ value: [first.value, ...rest], text: first.text }));
   return fc.oneof({ weight: 3, arbitrary: single }, { weight: 1, arbitrary: repeated });
 }
-
-/** Mostly the name as written, else any case variant: header names are case-insensitive. */
-const spellings = (key: string) =>
-  fc.oneof({ weight: 3, arbitrary: fc.constant(key) }, { weight: 1, arbitrary: fc.mixedCase(fc.constant(key)) });
 
 /** The header under one spelling, beside headers of no interest. */
 function headersWith(shaped: Shaped, spelling: string): Record<string, unknown> {
@@ -131,7 +126,7 @@ function w3cTraceparent(text: string) {
 
 describe('random traceparent values through extract', () => {
   it('read exactly when valid by W3C, and otherwise give no creation context', () => {
-    const case_ = fc.tuple(shapes(traceparentText), spellings('traceparent'));
+    const case_ = fc.tuple(shapes(traceparentText), spelling('traceparent'));
     fc.assert(
       fc.property(case_, ([shaped, spelling]) => {
         const { creation, chain } = extractMessage(headersWith(shaped, spelling));
@@ -202,7 +197,7 @@ function chainFacts(text: string): ChainFacts | undefined {
 
 describe('random mqtrail values through extract', () => {
   it('read exactly when in the chain header’s format, and otherwise give no chain facts', () => {
-    const case_ = fc.tuple(shapes(chainText), spellings(CHAIN_HEADER));
+    const case_ = fc.tuple(shapes(chainText), spelling(CHAIN_HEADER));
     fc.assert(
       fc.property(case_, ([shaped, spelling]) => {
         const { creation, chain } = extractMessage(headersWith(shaped, spelling));

@@ -13,15 +13,13 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CHAIN_HEADER, extractMessage } from '@mqtrail/core';
-import { TraceFlags } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { chainText, FUZZ, failed, followsExtract, snapshot, spelling, traceparentText } from '@mqtrail/test-support';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AmqpChannel, APIS, harness, until, VARIANTS } from './test-support/amqplib';
 import type { WireProperties } from './test-support/fake-broker';
 import type { AmqpMessage } from './types';
 
-const FUZZ = { seed: Number(process.env.MQTRAIL_FUZZ_SEED ?? 0x6d717472), numRuns: 10_000 };
 /**
  * 10,000 deliveries through a real amqplib Channel take two to four seconds per property on the
  * shared two-core machine (more under load): above vitest's default five-second bound.
@@ -32,20 +30,6 @@ const TIMEOUT_MS = 60_000;
 const h = harness(VARIANTS[VARIANTS.length - 1] as (typeof VARIANTS)[number]);
 const api = APIS[0] as (typeof APIS)[0];
 const QUEUE = 'fuzz-jobs';
-
-/** Near misses of the W3C format (lengths, case, versions, extra fields) and valid values, sampled or not. */
-const traceparentText = fc.oneof(
-  fc.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/),
-  fc.stringMatching(/^(00|01|ff|FF)-[0-9a-fA-F]{31,33}-[0-9a-f]{15,17}-[0-9a-f]{1,3}(-[a-z0-9]{0,3})?$/),
-  fc.string({ maxLength: 60 }),
-);
-
-/** Near misses of `1;s=<ms>;o=<ms>;h=<hops>` (sign, size, version, trailing fields) and valid values. */
-const chainText = fc.oneof(
-  fc.stringMatching(/^1;s=[1-9][0-9]{0,14};o=[1-9][0-9]{0,14};h=[1-9][0-9]{0,3}$/),
-  fc.stringMatching(/^-?[0-9]{1,2};s=-?[0-9.e]{0,18};o=(NaN|Infinity|[0-9]{0,17});h=-?[0-9]{0,6}(;.{0,3})?$/),
-  fc.string({ maxLength: 60 }),
-);
 
 const text = fc.oneof(traceparentText, chainText, fc.string({ maxLength: 30 }));
 
@@ -97,10 +81,6 @@ const foreignValue = fc.oneof(
   fc.record({ '!': fc.constant('decimal'), value: fc.record({ places: fc.nat(255), digits: fc.nat() }) }),
 );
 
-/** Mostly the name as written, else any case variant: header names are case-insensitive. */
-const spelling = (name: string) =>
-  fc.oneof({ weight: 3, arbitrary: fc.constant(name) }, { weight: 1, arbitrary: fc.mixedCase(fc.constant(name)) });
-
 /** A table with a `traceparent` and an `mqtrail` header added, as a string or a byte array each. */
 const withPropagation = (table: fc.Arbitrary<Record<string, unknown>>) =>
   fc
@@ -150,40 +130,6 @@ const delivery = fc.record({
   timestamp: fc.option(fc.oneof(fc.nat(), fc.double()), { nil: undefined }),
 });
 
-/** A deep copy that keeps Buffers as Buffers, Dates as Dates and each table's prototype. */
-function snapshot(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snapshot);
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  if (value instanceof Date) return new Date(value.getTime());
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(value));
-  for (const [name, field] of Object.entries(value)) {
-    Object.defineProperty(copy, name, { value: snapshot(field), enumerable: true, writable: true, configurable: true });
-  }
-  return copy;
-}
-
-/**
- * Whether the consume path used what `extractMessage` (fuzzed on its own in core) reads from these
- * headers: the process span is parented on the creation context and counts the chain's hops; under
- * an unsampled creation context no span records.
- */
-function followsExtract(headers: unknown, spans: ReadableSpan[]): boolean {
-  const { creation, chain } = extractMessage(headers);
-  if (creation !== undefined && (creation.traceFlags & TraceFlags.SAMPLED) === 0) return spans.length === 0;
-  const [span] = spans;
-  return (
-    spans.length === 1 &&
-    span?.parentSpanContext?.spanId === creation?.spanId &&
-    span?.attributes['mqtrail.chain.hops'] === (chain?.hops ?? 1)
-  );
-}
-
-/** The checks that do not hold: one assertion per run, which keeps 10,000 runs fast. */
-function failed(checks: Record<string, boolean>): string[] {
-  return Object.keys(checks).filter((check) => !checks[check]);
-}
-
 let channel: AmqpChannel;
 
 beforeAll(async () => {
@@ -232,7 +178,10 @@ describe('random AMQP headers through consume', () => {
             'properties and headers unchanged': isDeepStrictEqual(snapshot(properties), before),
             'content unchanged': message?.content.toString() === 'body',
             'every span ended': h.telemetry.openSpans() === 0,
-            'the span follows what extract reads': followsExtract(headers, h.telemetry.spans().slice(exported)),
+            'the span follows what extract reads': followsExtract(
+              extractMessage(headers),
+              h.telemetry.spans().slice(exported),
+            ),
           };
           expect(failed(checks)).toEqual([]);
         }),

@@ -11,45 +11,31 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CHAIN_HEADER, extractMessage } from '@mqtrail/core';
-import { TraceFlags } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  chainText,
+  FUZZ,
+  failed,
+  followsExtract,
+  snapshot,
+  spelling,
+  traceparentNearMisses,
+  withOwnProtoKey,
+} from '@mqtrail/test-support';
 import fc from 'fast-check';
 import type { Batch, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceBatchMessage } from './batch';
-import {
-  type FakeConsumer,
-  type FakeProducer,
-  fakeKafkajs,
-  kafkaBatch,
-  kafkaMessage,
-} from './test-support/fake-kafkajs';
-import { setupOtel, type TestOtel } from './test-support/otel';
+import { type FakeConsumer, type FakeProducer, kafkaBatch, kafkaMessage } from './test-support/fake-kafkajs';
+import { instrumentedClients, setupOtel, type TestOtel } from './test-support/otel';
 
-const FUZZ = { seed: Number(process.env.MQTRAIL_FUZZ_SEED ?? 0x6d717472), numRuns: 10_000 };
 /**
  * 10,000 round trips through the instrumented fake client take one to three seconds per property
  * on the shared two-core machine (more under load): above vitest's default five-second bound.
  */
 const TIMEOUT_MS = 60_000;
 
-/** Near misses of the W3C format (lengths, case, versions, extra fields) and valid values, sampled or not. */
-const traceparentText = fc.oneof(
-  fc.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/),
-  fc.stringMatching(/^(00|01|ff|FF)-[0-9a-fA-F]{31,33}-[0-9a-f]{15,17}-[0-9a-f]{1,3}(-[a-z0-9]{0,3})?$/),
-  fc.constantFrom(
-    `00-${'0'.repeat(32)}-b7ad6b7169203331-01`,
-    `00-0af7651916cd43dd8448eb211c80319c-${'0'.repeat(16)}-01`,
-  ),
-  fc.string({ maxLength: 60 }),
-);
-
-/** Near misses of `1;s=<ms>;o=<ms>;h=<hops>` (sign, size, version, trailing fields) and valid values. */
-const chainText = fc.oneof(
-  fc.stringMatching(/^1;s=[1-9][0-9]{0,14};o=[1-9][0-9]{0,14};h=[1-9][0-9]{0,3}$/),
-  fc.stringMatching(/^-?[0-9]{1,2};s=-?[0-9.e]{0,18};o=(NaN|Infinity|[0-9]{0,17});h=-?[0-9]{0,6}(;.{0,3})?$/),
-  fc.string({ maxLength: 60 }),
-);
+/** Near misses of the W3C format and valid values, and values whose trace or span id is all zeros. */
+const traceparentText = traceparentNearMisses({ zeroIds: true });
 
 const otherText = fc.oneof(
   fc.stringMatching(/^[a-z]{1,5}=[a-z0-9]{0,5}(,[a-z]{1,3}=[^,]{0,4}){0,3}$/),
@@ -89,10 +75,6 @@ const headerValue = (text: fc.Arbitrary<string>) =>
     bytesOf(text).map((buffer) => [Object, buffer]),
   );
 
-/** Mostly the name as written, else any case variant: header names are case-insensitive. */
-const spelling = (name: string) =>
-  fc.oneof({ weight: 3, arbitrary: fc.constant(name) }, { weight: 1, arbitrary: fc.mixedCase(fc.constant(name)) });
-
 /**
  * Random headers, always with a `traceparent` and an `mqtrail` header among them (so every run
  * takes a random value of each through the consume path). kafkajs builds headers with computed
@@ -111,10 +93,7 @@ const headers = fc
   .map(([map, ...entries]) => {
     const [traceparent, chain, proto] = entries;
     for (const [name, value] of [traceparent, chain]) map[name] = value;
-    if (proto !== undefined) {
-      Object.defineProperty(map, '__proto__', { value: proto, enumerable: true, writable: true, configurable: true });
-    }
-    return map;
+    return proto === undefined ? map : withOwnProtoKey(map, proto);
   });
 
 const message = fc
@@ -125,18 +104,6 @@ const message = fc
   })
   .map(({ offset, headers, timestamp }) => kafkaMessage(offset, headers, { timestamp }));
 
-/** A deep copy that keeps Buffers as Buffers, own `__proto__` keys as own keys, functions by reference. */
-function snapshot(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snapshot);
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    Object.defineProperty(copy, key, { value: snapshot(field), enumerable: true, writable: true, configurable: true });
-  }
-  return copy;
-}
-
 let otel: TestOtel;
 let producer: FakeProducer;
 let consumer: FakeConsumer;
@@ -144,9 +111,7 @@ let consumer: FakeConsumer;
 beforeAll(() => {
   // A consumer hook, so recording spans build their hook arguments too.
   otel = setupOtel({ consumerHook: () => {} });
-  const kafka = new (otel.patch(fakeKafkajs()).Kafka)({ clientId: 'fuzz', brokers: ['127.0.0.1:9092'] });
-  producer = kafka.producer();
-  consumer = kafka.consumer({ groupId: 'fuzz-group' });
+  ({ producer, consumer } = instrumentedClients(otel, 'fuzz', 'fuzz-group'));
 });
 afterAll(() => otel.shutdown());
 
@@ -179,27 +144,6 @@ async function settle(promise: unknown): Promise<{ value?: unknown; error?: unkn
   }
 }
 
-/**
- * Whether the consume path used what `extractMessage` (fuzzed on its own in core) reads from these
- * headers: the process span is parented on the creation context and counts the chain's hops; under
- * an unsampled creation context no span records.
- */
-function followsExtract(headers: unknown, spans: ReadableSpan[]): boolean {
-  const { creation, chain } = extractMessage(headers);
-  if (creation !== undefined && (creation.traceFlags & TraceFlags.SAMPLED) === 0) return spans.length === 0;
-  const [span] = spans;
-  return (
-    spans.length === 1 &&
-    span?.parentSpanContext?.spanId === creation?.spanId &&
-    span?.attributes['mqtrail.chain.hops'] === (chain?.hops ?? 1)
-  );
-}
-
-/** The checks that do not hold: one assertion per run, which keeps 10,000 runs fast. */
-function failed(checks: Record<string, boolean>): string[] {
-  return Object.keys(checks).filter((check) => !checks[check]);
-}
-
 describe('random kafkajs headers through eachMessage', () => {
   it(
     'the handler gets exactly what kafkajs delivered, once; its result or error comes back unchanged',
@@ -225,7 +169,10 @@ describe('random kafkajs headers through eachMessage', () => {
             'message unchanged': isDeepStrictEqual(snapshot(delivered), before),
             'result or error unchanged': fails ? outcome.error === handler.failure : outcome.value === handler.result,
             'every span ended': otel.counter.open.size === 0,
-            'the span follows what extract reads': followsExtract(headers, otel.spans().slice(exported)),
+            'the span follows what extract reads': followsExtract(
+              extractMessage(headers),
+              otel.spans().slice(exported),
+            ),
           };
           expect(failed(checks)).toEqual([]);
         }),

@@ -12,14 +12,8 @@ import type { Batch, KafkaMessage } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as attributes from './attributes';
 import { traceBatchMessage } from './batch';
-import {
-  type FakeConsumer,
-  type FakeProducer,
-  fakeKafkajs,
-  kafkaBatch,
-  kafkaMessage,
-} from './test-support/fake-kafkajs';
-import { setupOtel, type TestOtel } from './test-support/otel';
+import { type FakeConsumer, type FakeProducer, kafkaBatch, kafkaMessage } from './test-support/fake-kafkajs';
+import { instrumentedClients, setupOtel, type TestOtel } from './test-support/otel';
 
 // The builders of span attributes, wrapped so a test sees whether they ran; they still do their work.
 vi.mock('./attributes', async (importOriginal) => {
@@ -52,9 +46,7 @@ describe('unsampled messages (the fast path)', () => {
         spanProcessors: [new SimpleSpanProcessor({ exporter })],
       }),
     );
-    const kafka = new (otel.patch(fakeKafkajs()).Kafka)({ clientId: 'billing', brokers: ['127.0.0.1:9092'] });
-    producer = kafka.producer();
-    consumer = kafka.consumer({ groupId: 'billing-group' });
+    ({ producer, consumer } = instrumentedClients(otel, 'billing', 'billing-group'));
   });
   afterEach(async () => {
     await otel.shutdown();
@@ -165,9 +157,7 @@ describe('(control) sampled messages', () => {
   it('do run the same builders and hooks', async () => {
     const hooks = { producerHook: vi.fn(), consumerHook: vi.fn() };
     const otel = setupOtel(hooks);
-    const kafka = new (otel.patch(fakeKafkajs()).Kafka)({ clientId: 'billing', brokers: ['127.0.0.1:9092'] });
-    const producer = kafka.producer();
-    const consumer = kafka.consumer({ groupId: 'billing-group' });
+    const { producer, consumer } = instrumentedClients(otel, 'billing', 'billing-group');
     await producer.send({ topic: 'orders', messages: [{ value: 'v' }] });
     await consumer.run({ eachMessage: async () => {} });
     const headers = (producer.requests.at(-1) as Sent).messages[0]?.headers;

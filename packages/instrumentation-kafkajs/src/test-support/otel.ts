@@ -9,6 +9,7 @@ import type { MetricData } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { KafkaJsInstrumentation } from '../instrumentation';
 import type { KafkaJsInstrumentationConfig } from '../types';
+import { type FakeConsumer, type FakeProducer, fakeKafkajs } from './fake-kafkajs';
 
 export interface TestOtel {
   instrumentation: KafkaJsInstrumentation;
@@ -52,4 +53,14 @@ export function setupOtel(config: KafkaJsInstrumentationConfig = {}): TestOtel {
     tracer: telemetry.tracerProvider.getTracer('app'),
     shutdown: () => telemetry.shutdown(),
   };
+}
+
+/** A producer and a consumer of a fake kafkajs that `otel` patched, as an application makes them. */
+export function instrumentedClients(
+  otel: TestOtel,
+  clientId: string,
+  groupId: string,
+): { producer: FakeProducer; consumer: FakeConsumer } {
+  const kafka = new (otel.patch(fakeKafkajs()).Kafka)({ clientId, brokers: ['127.0.0.1:9092'] });
+  return { producer: kafka.producer(), consumer: kafka.consumer({ groupId }) };
 }
