@@ -1,15 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeBrokerRestart } from './support/broker-restart-suite';
 import { DedicatedRabbitmq } from './support/dedicated-rabbitmq';
-import {
-  expectCountersKeptCounting,
-  expectEverySpanEnded,
-  expectHeapBack,
-  expectNoUnhandledFromMqtrail,
-  expectRecovered,
-  expectSameErrors,
-} from './support/restart-assertions';
-import { killLeftovers, once, type RestartRun, runThroughRestart } from './support/restart-scenario';
 
 // Issue 15, "broker killed and restarted mid-stream", for amqplib: a RabbitMQ node of the test's
 // own is SIGKILLed while an application publishes (ConfirmChannel) and consumes (5 deliveries held
@@ -31,81 +21,30 @@ const BOOTING = /^(producer|consumer) connect: (?!Error: ECONNREFUSED$)/;
 
 const rabbitmq = new DedicatedRabbitmq();
 
-async function run(instrumented: boolean): Promise<RestartRun> {
-  const id = randomUUID().slice(0, 8);
+describeBrokerRestart({
+  title: 'RabbitMQ killed and restarted mid-stream',
+  client: 'amqplib',
+  broker: rabbitmq,
+  app: 'broker-amqplib-app.cjs',
+  sizes: { WARMUP, HELD, BURST, BACKLOG },
+  env: (queue) => ({ AMQP_URL: rabbitmq.url, QUEUE: queue }),
   // Declared (and synced to disk) before the application declares it too, as it does on every connect.
-  await rabbitmq.declareDurableQueue(`fault-${id}`);
-  return runThroughRestart('broker-amqplib-app.cjs', rabbitmq, {
-    serviceName: `fault-amqplib-${instrumented ? 'mqtrail' : 'plain'}-${id}`,
-    env: {
-      AMQP_URL: rabbitmq.url,
-      QUEUE: `fault-${id}`,
-      WARMUP: String(WARMUP),
-      HELD: String(HELD),
-      BURST: String(BURST),
-      BACKLOG: String(BACKLOG),
-      INSTRUMENT: instrumented ? 'amqplib' : '',
-    },
-    downMs: 1_000,
-    timeoutMs: 90_000,
-  });
-}
-
-describe('RabbitMQ killed and restarted mid-stream', () => {
-  beforeAll(() => rabbitmq.start());
-  afterAll(async () => {
-    killLeftovers();
-    await rabbitmq.remove();
-  });
-  // One run each, shared by the tests below; the instrumented one after the plain one, never at once.
-  const plain = once(() => run(false));
-  const traced = once(async () => {
-    await plain().catch(() => {});
-    return run(true);
-  });
-
-  it('the uninstrumented application sees the crash and recovers by itself', async () => {
-    const run = await plain();
-    expectRecovered(run);
-    // What a crash looks like to this application: both connections reset, the burst's confirms
-    // rejected, reconnects refused until the node is back.
-    expect(Object.keys(run.errors)).toEqual(
-      expect.arrayContaining([
-        'publish confirm: Error: channel closed',
-        'consumer connection error: Error: ECONNRESET',
-        'consumer connect: Error: ECONNREFUSED',
-      ]),
-    );
-  }, 100_000);
-
-  it('with mqtrail the application sees the same errors and the same recovery', async () => {
-    const [withMqtrail, without] = [await traced(), await plain()];
-    expectRecovered(withMqtrail);
-    expectSameErrors(withMqtrail, without, BOOTING);
-    expectNoUnhandledFromMqtrail(withMqtrail, without);
-    expect(withMqtrail.errors['publish confirm: Error: channel closed']).toBe(BURST);
-  }, 200_000);
-
-  it('every span ends: the held deliveries as closed, the unconfirmed publishes failed', async () => {
-    const run = await traced();
-    expectEverySpanEnded(run);
-    const followed = run.spans?.followed ?? [];
-    const held = followed.filter((span) => span.name.startsWith('process '));
-    const burst = followed.filter((span) => span.name.startsWith('send '));
-    expect(held).toHaveLength(HELD);
-    expect(burst).toHaveLength(BURST);
-    for (const span of held) {
-      expect(span).toMatchObject({ status: 'error', outcome: 'closed', errorType: 'ChannelClosedError' });
-    }
-    for (const span of burst) expect(span).toMatchObject({ status: 'error', errorType: 'ChannelClosedError' });
-  }, 200_000);
-
-  it('metrics keep counting after recovery', async () => {
-    expectCountersKeptCounting(await traced(), BURST + BACKLOG);
-  }, 200_000);
-
-  it('memory is back to the baseline once the backlog drained', async () => {
-    const [withMqtrail, without] = [await traced(), await plain()];
-    expectHeapBack('amqplib', withMqtrail, without, HEAP_TOLERANCE_MIB);
-  }, 200_000);
+  prepare: (queue) => rabbitmq.declareDurableQueue(queue),
+  runTimeoutMs: 90_000,
+  // What a crash looks like to this application: both connections reset, the burst's confirms
+  // rejected, reconnects refused until the node is back.
+  crashErrors: [
+    'publish confirm: Error: channel closed',
+    'consumer connection error: Error: ECONNRESET',
+    'consumer connect: Error: ECONNREFUSED',
+  ],
+  timingDependentErrors: BOOTING,
+  // With mqtrail, each publish of the burst has its confirm rejected once.
+  errorCounts: { 'publish confirm: Error: channel closed': BURST },
+  spans: {
+    test: 'every span ends: the held deliveries as closed, the unconfirmed publishes failed',
+    process: { count: HELD, each: { status: 'error', outcome: 'closed', errorType: 'ChannelClosedError' } },
+    send: { count: BURST, each: { status: 'error', errorType: 'ChannelClosedError' } },
+  },
+  heapToleranceMiB: HEAP_TOLERANCE_MIB,
 });

@@ -1,15 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeBrokerRestart } from './support/broker-restart-suite';
 import { DedicatedKafka } from './support/dedicated-kafka';
-import {
-  expectCountersKeptCounting,
-  expectEverySpanEnded,
-  expectHeapBack,
-  expectNoUnhandledFromMqtrail,
-  expectRecovered,
-  expectSameErrors,
-} from './support/restart-assertions';
-import { killLeftovers, once, type RestartRun, runThroughRestart } from './support/restart-scenario';
 
 // Issue 15, "broker killed and restarted mid-stream", for kafkajs: a Kafka broker of the test's own
 // is SIGKILLed while an application sends and a consumer group member processes (one handler still
@@ -31,76 +21,27 @@ const STARTING =
 
 const kafka = new DedicatedKafka();
 
-function run(instrumented: boolean): Promise<RestartRun> {
-  const id = randomUUID().slice(0, 8);
-  return runThroughRestart('broker-kafkajs-app.cjs', kafka, {
-    serviceName: `fault-kafkajs-${instrumented ? 'mqtrail' : 'plain'}-${id}`,
-    env: {
-      MQTRAIL_E2E_KAFKA_BROKER: kafka.broker,
-      TOPIC: `fault-${id}`,
-      GROUP: `fault-${id}`,
-      WARMUP: String(WARMUP),
-      BURST: String(BURST),
-      BACKLOG: String(BACKLOG),
-      INSTRUMENT: instrumented ? 'kafkajs' : '',
-    },
-    downMs: 1_000,
-    timeoutMs: 100_000,
-  });
-}
-
-describe('Kafka killed and restarted mid-stream', () => {
-  beforeAll(() => kafka.start());
-  afterAll(async () => {
-    killLeftovers();
-    await kafka.remove();
-  });
-  // One run each, shared by the tests below; the instrumented one after the plain one, never at once.
-  const plain = once(() => run(false));
-  const traced = once(async () => {
-    await plain().catch(() => {});
-    return run(true);
-  });
-
-  it('the uninstrumented application sees the crash and recovers by itself', async () => {
-    const run = await plain();
-    expectRecovered(run);
-    // What a crash looks like to this application: the burst's sends fail, the consumer crashes
-    // and kafkajs restarts it until the broker is back.
-    expect(Object.keys(run.errors)).toEqual(
-      expect.arrayContaining([
-        'send: KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED N.N.N.N:N',
-        'consumer crash (restart: true): KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED N.N.N.N:N',
-      ]),
-    );
-  }, 110_000);
-
-  it('with mqtrail the application sees the same errors and the same recovery', async () => {
-    const [withMqtrail, without] = [await traced(), await plain()];
-    expectRecovered(withMqtrail);
-    expectSameErrors(withMqtrail, without, STARTING);
-    expectNoUnhandledFromMqtrail(withMqtrail, without);
-  }, 220_000);
-
-  it('every span ends as the application saw its operation end', async () => {
-    const run = await traced();
-    expectEverySpanEnded(run);
-    const followed = run.spans?.followed ?? [];
-    const working = followed.filter((span) => span.name.startsWith('process '));
-    const burst = followed.filter((span) => span.name.startsWith('send '));
+describeBrokerRestart({
+  title: 'Kafka killed and restarted mid-stream',
+  client: 'kafkajs',
+  broker: kafka,
+  app: 'broker-kafkajs-app.cjs',
+  sizes: { WARMUP, BURST, BACKLOG },
+  env: (name) => ({ MQTRAIL_E2E_KAFKA_BROKER: kafka.broker, TOPIC: name, GROUP: name }),
+  runTimeoutMs: 100_000,
+  // What a crash looks like to this application: the burst's sends fail, the consumer crashes
+  // and kafkajs restarts it until the broker is back.
+  crashErrors: [
+    'send: KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED N.N.N.N:N',
+    'consumer crash (restart: true): KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED N.N.N.N:N',
+  ],
+  timingDependentErrors: STARTING,
+  spans: {
+    test: 'every span ends as the application saw its operation end',
     // The handler finished after the kill, and well: its span ends as it did.
-    expect(working).toEqual([expect.objectContaining({ status: 'unset' })]);
+    process: { count: 1, each: { status: 'unset' } },
     // Each burst send failed once in the application (and was sent again under a new span).
-    expect(burst).toHaveLength(BURST);
-    for (const span of burst) expect(span).toMatchObject({ status: 'error', errorType: 'KafkaJSNonRetriableError' });
-  }, 220_000);
-
-  it('metrics keep counting after recovery', async () => {
-    expectCountersKeptCounting(await traced(), BURST + BACKLOG);
-  }, 220_000);
-
-  it('memory is back to the baseline once the backlog drained', async () => {
-    const [withMqtrail, without] = [await traced(), await plain()];
-    expectHeapBack('kafkajs', withMqtrail, without, HEAP_TOLERANCE_MIB);
-  }, 220_000);
+    send: { count: BURST, each: { status: 'error', errorType: 'KafkaJSNonRetriableError' } },
+  },
+  heapToleranceMiB: HEAP_TOLERANCE_MIB,
 });

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { errorKinds, type RestartRun } from './restart-scenario';
+import { errorKinds, type FollowedSpan, type RestartRun } from './restart-scenario';
 
 const MiB = 1024 * 1024;
 const MQTRAIL_ERRORS =
@@ -40,6 +40,19 @@ export function expectEverySpanEnded(traced: RestartRun): void {
   expect(spans.ended).toBe(spans.started);
   expect(spans.followed.length).toBe(traced.openAtKill?.length);
   expect(spans.followed.filter((span) => !span.ended)).toEqual([]);
+}
+
+/** How the spans of one operation that were open at the kill ended: how many there were, and what each matches. */
+export interface FollowedEnding {
+  count: number;
+  each: Partial<FollowedSpan>;
+}
+
+/** The spans of `operation` (`process`, `send`) open at the kill: `count` of them, each ended as `each` says. */
+export function expectFollowedEnded(traced: RestartRun, operation: string, { count, each }: FollowedEnding): void {
+  const spans = (traced.spans?.followed ?? []).filter((span) => span.name.startsWith(`${operation} `));
+  expect(spans, `${operation} spans open at the kill`).toHaveLength(count);
+  for (const span of spans) expect(span).toMatchObject(each);
 }
 
 /** The counters kept counting after recovery: at least every message sent and consumed since the crash. */
