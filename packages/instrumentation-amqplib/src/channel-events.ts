@@ -1,4 +1,4 @@
-import { type AnyFunction, safely } from '@mqtrail/core';
+import { type AnyFunction, reportFailure, safely } from '@mqtrail/core';
 import { existingStateOf } from './channel-state';
 import type { AmqplibContext } from './context';
 import { closeConfirms, onConfirm, onReturned } from './publish';
@@ -30,8 +30,16 @@ export function emit(ctx: AmqplibContext) {
         // biome-ignore lint/complexity/noArguments: as above
         return original.apply(this, arguments as unknown as unknown[]);
       } finally {
-        if (event === 'close') safely('ending the spans of a closed channel', () => onClosed(ctx, this), undefined);
-        else safely('ending a confirmed publish span', () => onConfirm(this, payload, event === 'nack'), undefined);
+        if (event === 'close') {
+          safely('ending the spans of a closed channel', () => onClosed(ctx, this), undefined);
+        } else {
+          // Guarded inline: a confirm-channel publish gets an ack event, so no closure per message.
+          try {
+            onConfirm(this, payload, event === 'nack');
+          } catch (error) {
+            reportFailure('ending a confirmed publish span', error);
+          }
+        }
       }
     };
 }

@@ -119,13 +119,7 @@ export function publish(ctx: AmqplibContext) {
       ...rest: unknown[]
     ) {
       if (publishingWithConfirm === this) return original.call(this, exchange, routingKey, content, options, ...rest);
-      // Guarded inline rather than through `safely`: no closure per message.
-      let outgoing: Publication | undefined;
-      try {
-        outgoing = startPublish(ctx, this, exchange, routingKey, content, options, false);
-      } catch (error) {
-        reportFailure('starting a publish span', error);
-      }
+      const outgoing = tryStartPublish(ctx, this, exchange, routingKey, content, options, false);
       if (outgoing === undefined) return original.call(this, exchange, routingKey, content, options, ...rest);
       let written: unknown;
       try {
@@ -162,12 +156,7 @@ export function confirmPublish(ctx: AmqplibContext) {
       options: unknown,
       ...rest: unknown[]
     ) {
-      let outgoing: Publication | undefined;
-      try {
-        outgoing = startPublish(ctx, this, exchange, routingKey, content, options, true);
-      } catch (error) {
-        reportFailure('starting a publish span', error);
-      }
+      const outgoing = tryStartPublish(ctx, this, exchange, routingKey, content, options, true);
       if (outgoing === undefined) return original.call(this, exchange, routingKey, content, options, ...rest);
 
       let written: unknown;
@@ -191,6 +180,27 @@ export function confirmPublish(ctx: AmqplibContext) {
       }
       return written;
     };
+}
+
+/**
+ * `startPublish`, or undefined when it fails: the caller then publishes untraced. Guarded inline
+ * rather than through `safely`: no closure per message.
+ */
+function tryStartPublish(
+  ctx: AmqplibContext,
+  channel: object,
+  exchange: unknown,
+  routingKey: unknown,
+  content: unknown,
+  rawOptions: unknown,
+  confirm: boolean,
+): Publication | undefined {
+  try {
+    return startPublish(ctx, channel, exchange, routingKey, content, rawOptions, confirm);
+  } catch (error) {
+    reportFailure('starting a publish span', error);
+    return undefined;
+  }
 }
 
 /**
