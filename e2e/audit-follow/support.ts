@@ -3,6 +3,7 @@ import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { endpoints } from '../support/endpoints';
+import { onJsonLines } from '../support/json-lines';
 
 /** The built command, as a user runs it. */
 export const BIN = path.join(__dirname, '../../packages/cli/bin/mqtrail.js');
@@ -49,15 +50,7 @@ export function startWorker(name: string, args: string[]): Worker {
   );
   const lines: FindingLine[] = [];
   let stderr = '';
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
-      const text = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (text.startsWith('{')) lines.push(JSON.parse(text) as FindingLine);
-    }
-  });
+  onJsonLines(child.stdout, (line) => lines.push(line as unknown as FindingLine));
   // MQTRAIL_E2E_FOLLOW_LOGS=<dir> keeps each worker's whole stderr, for a failure's post-mortem.
   const logDir = process.env.MQTRAIL_E2E_FOLLOW_LOGS;
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -181,14 +174,8 @@ export function startApp(script: string, serviceName: string, otlpEndpoint: stri
   const lines: Record<string, unknown>[] = [];
   const waiting = new Set<() => void>();
   let stderr = '';
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
-      const text = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (text.startsWith('{')) lines.push(JSON.parse(text) as Record<string, unknown>);
-    }
+  onJsonLines(child.stdout, (line) => {
+    lines.push(line);
     for (const wake of waiting) wake();
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { onJsonLines } from '../support/json-lines';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
@@ -39,15 +40,8 @@ export function run(flag: '--require' | '--import', script: string, env: Record<
   const lines: Line[] = [];
   const waiting = new Set<() => void>();
   let stderr = '';
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const at = performance.now();
-    buffered += chunk;
-    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
-      const text = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (text.startsWith('{')) lines.push({ value: JSON.parse(text) as Record<string, unknown>, at });
-    }
+  onJsonLines(child.stdout, (value) => {
+    lines.push({ value, at: performance.now() });
     for (const wake of waiting) wake();
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { onJsonLines } from './json-lines';
 
 export interface ChildOptions {
   /** `OTEL_SERVICE_NAME` of the process. */
@@ -53,20 +54,9 @@ export function startChild(script: string, options: ChildOptions): Child {
   const firstMessage = new Promise<Record<string, unknown>>((resolve) => {
     resolveFirst = resolve;
   });
-  let buffered = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (line.startsWith('{')) {
-        const message = JSON.parse(line) as Record<string, unknown>;
-        messages.push(message);
-        if (messages.length === 1) resolveFirst(message);
-      }
-      newline = buffered.indexOf('\n');
-    }
+  onJsonLines(child.stdout, (message) => {
+    messages.push(message);
+    if (messages.length === 1) resolveFirst(message);
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-8_000);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { onJsonLines } from '../../support/json-lines';
 import { cleanEnv } from './npm';
 
 export interface AppExit {
@@ -24,21 +25,10 @@ export class AppProcess {
     env: Record<string, string>,
   ) {
     this.child = spawn(process.execPath, args, { cwd: dir, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let buffered = '';
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdoutText += chunk;
-      buffered += chunk;
-      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!line.startsWith('{')) continue;
-        try {
-          this.messages.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // Not one of the app's reports.
-        }
-      }
     });
+    onJsonLines(this.child.stdout, (message) => this.messages.push(message));
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderrText += chunk;
     });
