@@ -1,18 +1,8 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { JaegerTrace } from '../jaeger/types';
+import { heapUsed } from '../test-support/heap';
 import { ms, T0, TraceBuilder } from '../test-support/traces';
 import { AuditAggregator } from './aggregator';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 const TRACES = 20_000;
 const SPANS_PER_TRACE = 5;

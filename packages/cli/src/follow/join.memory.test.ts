@@ -1,17 +1,7 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { type DeliveryFact, factKey, IN_SCOPE, type SendFact, scopeKey } from '../audit/facts';
+import { heapUsed } from '../test-support/heap';
 import { emptyOutput, JoinState } from './join';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 const T = 1_767_225_600_000_000;
 const MESSAGES = 50_000;
