@@ -1,5 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { JaegerTrace } from '../jaeger/types';
+import {
+  duplicatePublish,
+  failedSendAndProcessing,
+  healthyChain,
+  linksModeConsume,
+  returnedMessage,
+} from '../test-support/rule-cases';
 import { shopTrace } from '../test-support/shop-trace';
 import { ms, resetIds, T0, TraceBuilder } from '../test-support/traces';
 import { AuditAggregator, type AuditOptions } from './aggregator';
@@ -17,16 +24,7 @@ function audit(traces: JaegerTrace[], options: Partial<AuditOptions> = {}) {
 
 describe('AuditAggregator', () => {
   it('finds nothing in a healthy chain', () => {
-    const trace = new TraceBuilder();
-    const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
-    trace.consume({
-      service: 'billing',
-      destination: 'orders',
-      messages: [sent],
-      at: ms(5),
-      duration: ms(5),
-      outcome: 'ack',
-    });
+    const { trace } = healthyChain();
     const report = audit([trace.build()]);
     expect(report.counts).toEqual({
       lost: 0,
@@ -60,32 +58,13 @@ describe('AuditAggregator', () => {
   });
 
   it('counts a consume span in another trace that links to the send (useLinksForConsume) as consumed', () => {
-    const producer = new TraceBuilder();
-    const sent = producer.send({ service: 'api', destination: 'orders', at: 0 });
-    const consumer = new TraceBuilder();
-    consumer.consume({
-      service: 'billing',
-      destination: 'orders',
-      messages: [sent],
-      messageTrace: producer.traceId,
-      refs: 'links',
-      at: ms(3),
-      duration: ms(1),
-    });
+    const { producer, consumer } = linksModeConsume();
     expect(audit([producer.build(), consumer.build()]).counts.lost).toBe(0);
     expect(audit([consumer.build(), producer.build()]).counts.lost).toBe(0);
   });
 
   it('reports returned messages apart, never as lost', () => {
-    const trace = new TraceBuilder();
-    // amqplib ends a returned message's span as failed when the confirm arrives.
-    const returned = trace.send({
-      service: 'api',
-      destination: 'nowhere',
-      at: 0,
-      returned: true,
-      error: 'ReturnedError',
-    });
+    const { trace, returned } = returnedMessage();
     const report = audit([trace.build()]);
     expect(report.counts).toMatchObject({ lost: 0, returned: 1, failed: 0 });
     expect(report.findings.returned[0]).toMatchObject({ sendSpanId: returned, destination: 'nowhere' });
@@ -139,26 +118,7 @@ describe('AuditAggregator', () => {
   });
 
   it('reports a consume span the instrumentation flagged duplicate (same message id, another send)', () => {
-    const trace = new TraceBuilder();
-    const a = trace.send({ service: 'api', destination: 'orders', at: 0, messageId: 'same' });
-    const b = trace.send({ service: 'api', destination: 'orders', at: ms(1), messageId: 'same' });
-    trace.consume({
-      service: 'billing',
-      destination: 'orders',
-      messages: [a],
-      at: ms(2),
-      duration: ms(1),
-      outcome: 'ack',
-    });
-    trace.consume({
-      service: 'billing',
-      destination: 'orders',
-      messages: [b],
-      at: ms(3),
-      duration: ms(1),
-      outcome: 'ack',
-      duplicate: true,
-    });
+    const { trace, b } = duplicatePublish();
     const report = audit([trace.build()]);
     expect(report.counts.duplicate).toBe(1);
     expect(report.findings.duplicate[0]).toMatchObject({
@@ -256,27 +216,7 @@ describe('AuditAggregator', () => {
   });
 
   it('reports failed sends and failed processing', () => {
-    const trace = new TraceBuilder();
-    const bad = trace.send({ service: 'api', destination: 'orders', at: 0, error: 'KafkaJSNumberOfRetriesExceeded' });
-    const sent = trace.send({ service: 'api', destination: 'orders', at: ms(1) });
-    const failed = trace.consume({
-      service: 'billing',
-      destination: 'orders',
-      messages: [sent],
-      at: ms(2),
-      duration: ms(1),
-      error: 'TypeError',
-      outcome: 'requeue',
-    });
-    const timedOut = trace.send({ service: 'api', destination: 'orders', at: ms(3) });
-    trace.consume({
-      service: 'billing',
-      destination: 'orders',
-      messages: [timedOut],
-      at: ms(4),
-      duration: ms(1),
-      outcome: 'timeout',
-    });
+    const { trace, bad, failed } = failedSendAndProcessing();
     const report = audit([trace.build()]);
     expect(report.counts).toMatchObject({ failed: 3, lost: 0 });
     expect(report.findings.failed.map((f) => [f.phase, f.errorType, f.outcome])).toEqual([

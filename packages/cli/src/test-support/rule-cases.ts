@@ -18,22 +18,109 @@ export interface RuleCase {
 
 export const GRACE_US = ms(30_000);
 
+// Scenarios the table shares with the aggregator's own tests (audit/aggregator.test.ts), which
+// assert finding by finding and so need the span ids: each returns its builders and the ids.
+
+/** One message sent and acked by one consumer. */
+export function healthyChain() {
+  const trace = new TraceBuilder();
+  const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
+  trace.consume({
+    service: 'billing',
+    destination: 'orders',
+    messages: [sent],
+    at: ms(5),
+    duration: ms(5),
+    outcome: 'ack',
+  });
+  return { trace, sent };
+}
+
+/** A message consumed in a trace of its own that links to the send (useLinksForConsume). */
+export function linksModeConsume() {
+  const producer = new TraceBuilder();
+  const sent = producer.send({ service: 'api', destination: 'orders', at: 0 });
+  const consumer = new TraceBuilder();
+  consumer.consume({
+    service: 'billing',
+    destination: 'orders',
+    messages: [sent],
+    messageTrace: producer.traceId,
+    refs: 'links',
+    at: ms(3),
+    duration: ms(1),
+  });
+  return { producer, consumer, sent };
+}
+
+/** An unroutable mandatory message: amqplib ends its span as failed when the confirm arrives. */
+export function returnedMessage() {
+  const trace = new TraceBuilder();
+  const returned = trace.send({
+    service: 'api',
+    destination: 'nowhere',
+    at: 0,
+    returned: true,
+    error: 'ReturnedError',
+  });
+  return { trace, returned };
+}
+
+/** The same message id sent twice; the consumer flags the second delivery duplicate. */
+export function duplicatePublish() {
+  const trace = new TraceBuilder();
+  const a = trace.send({ service: 'api', destination: 'orders', at: 0, messageId: 'same' });
+  const b = trace.send({ service: 'api', destination: 'orders', at: ms(1), messageId: 'same' });
+  trace.consume({
+    service: 'billing',
+    destination: 'orders',
+    messages: [a],
+    at: ms(2),
+    duration: ms(1),
+    outcome: 'ack',
+  });
+  trace.consume({
+    service: 'billing',
+    destination: 'orders',
+    messages: [b],
+    at: ms(3),
+    duration: ms(1),
+    outcome: 'ack',
+    duplicate: true,
+  });
+  return { trace, a, b };
+}
+
+/** A send that failed, a processing that threw (then requeued) and one that timed out. */
+export function failedSendAndProcessing() {
+  const trace = new TraceBuilder();
+  const bad = trace.send({ service: 'api', destination: 'orders', at: 0, error: 'KafkaJSNumberOfRetriesExceeded' });
+  const sent = trace.send({ service: 'api', destination: 'orders', at: ms(1) });
+  const failed = trace.consume({
+    service: 'billing',
+    destination: 'orders',
+    messages: [sent],
+    at: ms(2),
+    duration: ms(1),
+    error: 'TypeError',
+    outcome: 'requeue',
+  });
+  const timedOut = trace.send({ service: 'api', destination: 'orders', at: ms(3) });
+  trace.consume({
+    service: 'billing',
+    destination: 'orders',
+    messages: [timedOut],
+    at: ms(4),
+    duration: ms(1),
+    outcome: 'timeout',
+  });
+  return { trace, bad, failed };
+}
+
 export const RULE_CASES: RuleCase[] = [
   {
     name: 'a healthy chain',
-    traces: () => {
-      const trace = new TraceBuilder();
-      const sent = trace.send({ service: 'api', destination: 'orders', at: 0 });
-      trace.consume({
-        service: 'billing',
-        destination: 'orders',
-        messages: [sent],
-        at: ms(5),
-        duration: ms(5),
-        outcome: 'ack',
-      });
-      return [trace.build()];
-    },
+    traces: () => [healthyChain().trace.build()],
     expected: {},
   },
   {
@@ -49,18 +136,7 @@ export const RULE_CASES: RuleCase[] = [
   {
     name: 'a links-mode consumer in another trace consumes the message (either order)',
     traces: () => {
-      const producer = new TraceBuilder();
-      const sent = producer.send({ service: 'api', destination: 'orders', at: 0 });
-      const consumer = new TraceBuilder();
-      consumer.consume({
-        service: 'billing',
-        destination: 'orders',
-        messages: [sent],
-        messageTrace: producer.traceId,
-        refs: 'links',
-        at: ms(3),
-        duration: ms(1),
-      });
+      const { producer, consumer } = linksModeConsume();
       return [consumer.build(), producer.build()];
     },
     expected: {},
@@ -89,11 +165,7 @@ export const RULE_CASES: RuleCase[] = [
   },
   {
     name: 'returned (unroutable), never lost',
-    traces: () => {
-      const trace = new TraceBuilder();
-      trace.send({ service: 'api', destination: 'nowhere', at: 0, returned: true, error: 'ReturnedError' });
-      return [trace.build()];
-    },
+    traces: () => [returnedMessage().trace.build()],
     expected: { returned: 1 },
   },
   {
@@ -124,29 +196,7 @@ export const RULE_CASES: RuleCase[] = [
   },
   {
     name: 'duplicate publish: the same message id sent twice, the second consume flagged',
-    traces: () => {
-      const trace = new TraceBuilder();
-      const a = trace.send({ service: 'api', destination: 'orders', at: 0, messageId: 'same' });
-      const b = trace.send({ service: 'api', destination: 'orders', at: ms(1), messageId: 'same' });
-      trace.consume({
-        service: 'billing',
-        destination: 'orders',
-        messages: [a],
-        at: ms(2),
-        duration: ms(1),
-        outcome: 'ack',
-      });
-      trace.consume({
-        service: 'billing',
-        destination: 'orders',
-        messages: [b],
-        at: ms(3),
-        duration: ms(1),
-        outcome: 'ack',
-        duplicate: true,
-      });
-      return [trace.build()];
-    },
+    traces: () => [duplicatePublish().trace.build()],
     expected: { duplicate: 1 },
   },
   {
@@ -203,30 +253,7 @@ export const RULE_CASES: RuleCase[] = [
   },
   {
     name: 'failed send, failed processing, timed-out processing',
-    traces: () => {
-      const trace = new TraceBuilder();
-      trace.send({ service: 'api', destination: 'orders', at: 0, error: 'KafkaJSNumberOfRetriesExceeded' });
-      const sent = trace.send({ service: 'api', destination: 'orders', at: ms(1) });
-      trace.consume({
-        service: 'billing',
-        destination: 'orders',
-        messages: [sent],
-        at: ms(2),
-        duration: ms(1),
-        error: 'TypeError',
-        outcome: 'requeue',
-      });
-      const timedOut = trace.send({ service: 'api', destination: 'orders', at: ms(3) });
-      trace.consume({
-        service: 'billing',
-        destination: 'orders',
-        messages: [timedOut],
-        at: ms(4),
-        duration: ms(1),
-        outcome: 'timeout',
-      });
-      return [trace.build()];
-    },
+    traces: () => [failedSendAndProcessing().trace.build()],
     expected: { failed: 3 },
   },
   {
