@@ -1,5 +1,4 @@
 import { type Context, createContextKey } from '@opentelemetry/api';
-import { headerText } from './header-carrier';
 
 /**
  * The `mqtrail` header carries the facts a consumer needs to measure the whole consumption
@@ -34,20 +33,47 @@ export function encodeChainHeader(facts: ChainFacts): string {
  * Strict on purpose: anything that is not exactly our format (`1;s=<ms>;o=<ms>;h=<hop>`, decimals
  * without leading zeros, at most 15 digits for times and 5 for hops) is a foreign or corrupted
  * value. Read with a cursor rather than a regular expression: every consumed message is decoded.
+ * A byte value (kafkajs delivers Buffers) is read byte by byte, not decoded to a string first: the
+ * format is ASCII, so a byte ≥ 0x80 anywhere fails it exactly as its decoded character would.
  */
 export function decodeChainHeader(value: unknown): ChainFacts | undefined {
-  const text = headerText(value);
-  if (text === undefined || text.length > MAX_CHAIN_HEADER_LENGTH || !text.startsWith('1;s=')) return undefined;
-  const sentEnd = readDecimal(text, 4, 15);
-  if (sentEnd < 0 || !text.startsWith(';o=', sentEnd)) return undefined;
+  const source = chainSource(value);
+  if (source === undefined || source.length > MAX_CHAIN_HEADER_LENGTH || !hasText(source, 0, '1;s=')) return undefined;
+  const sentEnd = readDecimal(source, 4, 15);
+  if (sentEnd < 0 || !hasText(source, sentEnd, ';o=')) return undefined;
   const sentAt = decimal;
-  const originEnd = readDecimal(text, sentEnd + 3, 15);
-  if (originEnd < 0 || !text.startsWith(';h=', originEnd)) return undefined;
+  const originEnd = readDecimal(source, sentEnd + 3, 15);
+  if (originEnd < 0 || !hasText(source, originEnd, ';h=')) return undefined;
   const originAt = decimal;
-  if (readDecimal(text, originEnd + 3, 5) !== text.length) return undefined;
+  if (readDecimal(source, originEnd + 3, 5) !== source.length) return undefined;
   const hops = decimal;
   if (hops < 1 || hops > MAX_HOPS) return undefined;
   return { sentAt, originAt, hops };
+}
+
+/** A header value as text or bytes (for an array, its first element, as `headerText` reads it). */
+type Source = string | Uint8Array;
+
+function chainSource(value: unknown): Source | undefined {
+  try {
+    if (Array.isArray(value)) value = value.length > 0 ? value[0] : undefined;
+    if (typeof value === 'string' || value instanceof Uint8Array) return value;
+  } catch {
+    // A revoked Proxy: no value.
+  }
+  return undefined;
+}
+
+/** UTF-16 code unit or byte at `at`; NaN past the end. */
+function codeAt(source: Source, at: number): number {
+  return typeof source === 'string' ? source.charCodeAt(at) : (source[at] ?? Number.NaN);
+}
+
+/** Whether `source` has the ASCII `literal` at `from`. */
+function hasText(source: Source, from: number, literal: string): boolean {
+  if (from + literal.length > source.length) return false;
+  for (let i = 0; i < literal.length; i++) if (codeAt(source, from + i) !== literal.charCodeAt(i)) return false;
+  return true;
 }
 
 /** The value `readDecimal` read last: a result without an object per call. */
@@ -57,12 +83,12 @@ let decimal = 0;
  * Reads a decimal of 1 to `maxDigits` digits without a leading zero at `from` into `decimal`, and
  * returns the index after it, or -1. At most 15 digits: exact as a double.
  */
-function readDecimal(text: string, from: number, maxDigits: number): number {
+function readDecimal(source: Source, from: number, maxDigits: number): number {
   let value = 0;
   let at = from;
-  for (; at < text.length; at++) {
-    const digit = text.charCodeAt(at) - 48;
-    if (digit < 0 || digit > 9) break;
+  for (; at < source.length; at++) {
+    const digit = codeAt(source, at) - 48;
+    if (!(digit >= 0 && digit <= 9)) break;
     if (at - from === maxDigits || (at > from && value === 0)) return -1;
     value = value * 10 + digit;
   }
@@ -80,7 +106,8 @@ export function nextChainFacts(now: number, parent: ChainFacts | undefined): Cha
   return { sentAt: now, originAt: parent.originAt, hops: Math.min(parent.hops + 1, MAX_HOPS) };
 }
 
-const CHAIN_FACTS_KEY = createContextKey('mqtrail chain facts of the message being processed');
+/** Exported for `processContext`, which answers for this key itself. */
+export const CHAIN_FACTS_KEY = createContextKey('mqtrail chain facts of the message being processed');
 
 /** The context a consumer runs its handler in carries the consumed message's chain facts. */
 export function setChainFacts(context: Context, facts: ChainFacts): Context {

@@ -11,9 +11,10 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { CHAIN_HEADER, type ChainFacts, decodeChainHeader, setChainFacts } from './chain-header';
+import { CHAIN_HEADER, type ChainFacts, decodeChainHeader } from './chain-header';
 import type { SpanTarget } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
+import { processContext } from './process-context';
 import { Attr, CHILD_OF_LINK } from './semconv';
 import { addLazyAttributes, startMode } from './span-outcome';
 
@@ -94,7 +95,7 @@ export function startConsumeSpan<S>(tracer: Tracer, options: ConsumeSpanOptions<
   const span = startConsumeSpanIn(tracer, options, parent, chain.hops);
   return {
     span,
-    context: setChainFacts(trace.setSpan(parent, span), chain),
+    context: processContext(parent, span, chain),
     chain,
     chainFromHeader: options.message.chain !== undefined,
     sentAtKnown: options.message.chain !== undefined || options.fallbackSentAt !== undefined,

@@ -1,8 +1,9 @@
-import { type Context, context, type Span, type Tracer, trace } from '@opentelemetry/api';
-import { type ChainFacts, setChainFacts } from './chain-header';
+import { type Context, context, type Span, type Tracer } from '@opentelemetry/api';
+import type { ChainFacts } from './chain-header';
 import { type ConsumeSpanOptions, consumedChain, consumeParent, startConsumeSpanIn } from './consume';
 import type { DuplicateDetector } from './duplicate-detector';
 import type { MessagingMetrics, MetricLabels } from './metrics';
+import { processContext } from './process-context';
 import { Attr, type SettleOutcome } from './semconv';
 import { recordSettlement, recordSpanError } from './span-outcome';
 
@@ -47,7 +48,8 @@ export class MessageProcess<S = unknown> {
   readonly duplicate: boolean;
   private readonly labels: MetricLabels;
   private readonly metrics: MessagingMetrics;
-  private readonly endTiming: (errorType?: string) => void;
+  /** `performance.now()` when processing started, for the process duration. */
+  private readonly processStart: number;
   private readonly duplicates: DuplicateDetector;
   private readonly duplicateScope: string;
   /** The identity, if this delivery was the first to record it: forgotten again if it does not complete. */
@@ -63,7 +65,7 @@ export class MessageProcess<S = unknown> {
     this.span = span;
     // Whatever fails after the start (a throwing SDK or meter), the span must not stay open.
     try {
-      this.context = setChainFacts(trace.setSpan(parent, span), chain);
+      this.context = processContext(parent, span, chain);
       this.chain = chain;
       this.labels = options.labels;
       this.metrics = deps.metrics;
@@ -73,7 +75,7 @@ export class MessageProcess<S = unknown> {
       // nothing rather than a latency of zero.
       this.latencyKnown = options.message.chain !== undefined || options.fallbackSentAt !== undefined;
       if (this.latencyKnown) this.metrics.recordDeliveryLatency(this.labels, chain.sentAt, now);
-      this.endTiming = this.metrics.startProcess(this.labels);
+      this.processStart = performance.now();
 
       this.duplicates = deps.duplicates;
       this.duplicateScope = options.duplicateScope;
@@ -117,7 +119,7 @@ export class MessageProcess<S = unknown> {
         recordSettlement(this.span, outcome);
         this.metrics.recordSettled(this.labels, outcome);
       }
-      this.endTiming(type);
+      this.metrics.recordProcessDuration(this.labels, this.processStart, type);
       if (this.latencyKnown) this.metrics.recordChainLatency(this.labels, this.chain.originAt);
     } finally {
       this.span.end();
