@@ -4,6 +4,13 @@
  * truncated on the wire by 0.10. mqtrail adds headers, so before adding them it estimates the
  * encoded size exactly as lib/codec.js `encodeTable` would write it, and leaves a message alone
  * when its headers would no longer fit.
+ *
+ * One walk serves both the exact size and a cheap upper bound of it: in bound mode every string
+ * (key, value, typed string) counts 3 bytes per UTF-16 code unit instead of its UTF-8 byte length,
+ * and everything else counts exactly as amqplib writes it. UTF-8 never takes more than 3 bytes per
+ * code unit (1–3 for a unit of the Basic Multilingual Plane, 3 for a lone surrogate written as
+ * U+FFFD, 4 for a surrogate pair of 2 units), so the bound is never below the exact size, and a
+ * table whose bound fits certainly fits. Only a table near the limit pays for exact UTF-8 counting.
  */
 
 /** Size of amqplib's scratch buffer, which the whole encoded header table must fit in. */
@@ -45,59 +52,86 @@ const TYPED_SIZES: Record<string, number> = {
  * amqplib throws on them whatever mqtrail does.
  */
 export function encodedTableSize(table: object, limit = MAX_HEADER_TABLE_BYTES): number {
-  return tableSize(table, limit, 0, 0);
+  return tableSize(table, limit, 0, 0, false);
 }
 
-function tableSize(table: object, limit: number, used: number, depth: number): number {
+/**
+ * Whether amqplib can still encode `table` once `extraBytes` more are added to it (the `CC`/`BCC`
+ * entries amqplib puts in the header table): the same answer as
+ * `encodedTableSize(table) + extraBytes <= MAX_HEADER_TABLE_BYTES`, without UTF-8 counting in the
+ * common case. The upper bound decides when it fits; only when it does not does the exact walk
+ * (so only a table near the limit is walked, and its getters read, twice).
+ */
+export function fitsHeaderTable(table: object, extraBytes = 0): boolean {
+  const limit = MAX_HEADER_TABLE_BYTES - extraBytes;
+  return tableSize(table, limit, 0, 0, true) <= limit || tableSize(table, limit, 0, 0, false) <= limit;
+}
+
+/** UTF-8 bytes of `text`, or with `bound` its upper bound of 3 bytes per UTF-16 code unit. */
+function textSize(text: string, bound: boolean): number {
+  return bound ? 3 * text.length : Buffer.byteLength(text);
+}
+
+function tableSize(table: object, limit: number, used: number, depth: number, bound: boolean): number {
   if (depth > MAX_DEPTH) return OVER;
   let size = 4;
   const record = table as Record<string, unknown>;
   for (const key in record) {
     const value = record[key];
     if (value === undefined) continue;
-    size += 1 + Buffer.byteLength(key) + valueSize(value, limit, used + size, depth);
+    size += 1 + textSize(key, bound) + valueSize(value, limit, used + size, depth, bound);
     if (used + size > limit) return OVER;
   }
   return size;
 }
 
-function valueSize(value: unknown, limit: number, used: number, depth: number): number {
+function valueSize(value: unknown, limit: number, used: number, depth: number, bound: boolean): number {
   switch (typeof value) {
     case 'string':
-      return 5 + Buffer.byteLength(value);
+      return 5 + textSize(value, bound);
     case 'boolean':
       return 2;
     case 'number':
       return 1 + numberSize(value);
     case 'object':
-      return objectSize(value, limit, used, depth);
+      return objectSize(value, limit, used, depth, bound);
     default:
       return 0;
   }
 }
 
-function objectSize(value: object | null, limit: number, used: number, depth: number): number {
+function objectSize(value: object | null, limit: number, used: number, depth: number, bound: boolean): number {
   if (value === null) return 1;
   if (Buffer.isBuffer(value)) return 5 + value.length;
   if (Array.isArray(value)) {
     let size = 5;
     for (const item of value) {
-      size += valueSize(item, limit, used + size, depth + 1);
+      size += valueSize(item, limit, used + size, depth + 1, bound);
       if (used + size > limit) return OVER;
     }
     return size;
   }
-  if (Object.hasOwn(value, '!')) return typedSize(value as { '!': unknown; value?: unknown }, limit, used, depth);
-  return 1 + tableSize(value, limit, used + 1, depth + 1);
+  if (Object.hasOwn(value, '!')) {
+    return typedSize(value as { '!': unknown; value?: unknown }, limit, used, depth, bound);
+  }
+  return 1 + tableSize(value, limit, used + 1, depth + 1, bound);
 }
 
 /** The `{'!': type, value}` form amqplib uses for types JavaScript cannot tell apart. */
-function typedSize(typed: { '!': unknown; value?: unknown }, limit: number, used: number, depth: number): number {
+function typedSize(
+  typed: { '!': unknown; value?: unknown },
+  limit: number,
+  used: number,
+  depth: number,
+  bound: boolean,
+): number {
   const type = typed['!'];
   const fixed = typeof type === 'string' ? TYPED_SIZES[type] : undefined;
   if (fixed !== undefined) return 1 + fixed;
-  if (type === 'string' && typeof typed.value === 'string') return 5 + Buffer.byteLength(typed.value);
-  if (type === 'object' && typeof typed.value === 'object') return objectSize(typed.value, limit, used, depth);
+  if (type === 'string' && typeof typed.value === 'string') return 5 + textSize(typed.value, bound);
+  if (type === 'object' && typeof typed.value === 'object') {
+    return objectSize(typed.value, limit, used, depth, bound);
+  }
   if (type === 'number' && typeof typed.value === 'number') return 1 + numberSize(typed.value);
   return 0;
 }

@@ -24,7 +24,7 @@ import { existingStateOf, newRegistry, type PendingConfirm, stateOf } from './ch
 import { serverOfChannel } from './connect';
 import type { AmqplibContext } from './context';
 import { ChannelClosedError, ConfirmTimeoutError, confirmFailure, ReturnedMessageError } from './errors';
-import { encodedTableSize, MAX_HEADER_TABLE_BYTES } from './header-size';
+import { fitsHeaderTable, MAX_HEADER_TABLE_BYTES } from './header-size';
 import type { OpenRegistry } from './open-registry';
 import type { AmqpMessage, AmqpPublishOptions, PublishInfo, ResolvedAmqplibConfig } from './types';
 
@@ -297,8 +297,7 @@ function headersToSend(
     return headers;
   }
   const injected = injectHeaders(sendContext, chain, headers, inject);
-  const size = encodedTableSize(injected) + carbonCopySize(options.CC) + carbonCopySize(options.BCC);
-  if (size > MAX_HEADER_TABLE_BYTES) {
+  if (!fitsHeaderTable(injected, carbonCopySize(options.CC) + carbonCopySize(options.BCC))) {
     skipPropagation(span, 'header_size', `its header table would exceed amqplib's ${MAX_HEADER_TABLE_BYTES} bytes`);
     return headers ?? undefined;
   }
