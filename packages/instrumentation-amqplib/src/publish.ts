@@ -4,6 +4,7 @@ import {
   extractMessage,
   type InjectOptions,
   injectHeaders,
+  type MetricLabels,
   recordSpanError,
   reportFailure,
   runHook,
@@ -46,8 +47,10 @@ class Publication implements PublishFacts, PendingConfirm {
   span: Span = INVALID_SPAN;
   /** What the publish hooks are told; only built for a recording span with a hook configured. */
   info: PublishInfo | undefined;
-  /** Records the operation duration; called once, when the span ends. */
-  endTiming: (errorType?: string) => void = noTiming;
+  /** Labels of the operation duration, recorded once, when the span ends; undefined until it starts. */
+  labels: MetricLabels | undefined;
+  /** `performance.now()` when the publish started (a field rather than a timing closure per message). */
+  startedAt = 0;
   /** Where a confirm channel keeps it until the confirm, under its delivery tag (see `awaitConfirm`). */
   registry: OpenRegistry<number, PendingConfirm> | undefined;
   tag = 0;
@@ -97,7 +100,7 @@ class Publication implements PublishFacts, PendingConfirm {
         // amqplib confirms an ack with `null`, as contrib passes it on; a returned message was acked too.
         runHook('publishConfirmHook', publishConfirmHook, span, { ...this.info, confirmError: error ?? null });
       }
-      this.endTiming(type);
+      if (this.labels !== undefined) this.ctx.metrics.recordOperationDuration(this.labels, this.startedAt, type);
     } finally {
       span.end();
     }
@@ -105,7 +108,6 @@ class Publication implements PublishFacts, PendingConfirm {
 }
 
 const INVALID_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-const noTiming = () => {};
 
 /** Replaces `publish` of the promise and callback Channel (and so `sendToQueue`, which calls it). */
 export function publish(ctx: AmqplibContext) {
@@ -233,7 +235,8 @@ function startPublish(
   try {
     const labels = publishLabels(destination);
     ctx.metrics.recordSent(labels);
-    outgoing.endTiming = ctx.metrics.startOperation(labels);
+    outgoing.labels = labels;
+    outgoing.startedAt = performance.now();
     if ((config.publishHook !== undefined || config.publishConfirmHook !== undefined) && span.isRecording()) {
       outgoing.info = {
         moduleVersion: ctx.moduleVersion,
