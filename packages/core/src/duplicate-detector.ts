@@ -1,8 +1,7 @@
 export interface DuplicateDetectorOptions {
   /**
-   * Most identities remembered at once, over all scopes. Default 20,000, so that at least the most
-   * recent 10,000 — `floor(maxEntries / 2)` — are always remembered (see {@link DuplicateDetector}),
-   * as many as the former exact window of 10,000 held.
+   * Most identities remembered at once, over all scopes. Default 10,000. At least the most recent
+   * `floor(maxEntries / 2)` are always remembered (see {@link DuplicateDetector}).
    */
   maxEntries?: number;
   /** How long an identity is remembered, in ms. Default 5 minutes. */
@@ -87,7 +86,7 @@ export class DuplicateDetector {
   private previousSize = 0;
 
   constructor(options: DuplicateDetectorOptions = {}) {
-    const maxEntries = Math.max(1, Math.floor(options.maxEntries ?? 20_000));
+    const maxEntries = Math.max(1, Math.floor(options.maxEntries ?? 10_000));
     this.half = Math.max(1, Math.floor(maxEntries / 2));
     this.keepPrevious = maxEntries >= 2;
     this.windowMs = Math.max(0, options.windowMs ?? 5 * 60_000);
