@@ -8,6 +8,7 @@ import {
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
+  type SpanOptions,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -122,9 +123,9 @@ export function consumeParent(
 
 /**
  * Starts the span of one consumed message under `parent` (from `consumeParent`). What is built
- * before the start follows `startMode`: everything under a sampled parent; under none, the target's
- * attributes and the link to the creation context for the root sampler; under an unsampled parent,
- * nothing, and all of it is added after the start only if the span records after all.
+ * before the start follows `startMode`: the target's attributes and the link to the creation
+ * context, for the sampler; under an unsampled parent nothing, and those are added after the start
+ * only if the span records after all. The message's further attributes come after the start.
  */
 export function startConsumeSpanIn<S>(
   tracer: Tracer,
@@ -139,23 +140,14 @@ export function startConsumeSpanIn<S>(
   // FOLLOWS_FROM unless marked. Marking it child_of keeps the CHILD_OF edge in Jaeger.
   const repeatsParent = parent === options.message.context;
   const mode = startMode(parent);
-  if (mode === 'sampled') {
-    const attributes: Attributes = Object.assign({}, target.attributes);
-    attributes[Attr.CHAIN_HOPS] = hops;
-    if (options.attributes !== undefined) Object.assign(attributes, options.attributes(options.subject as S));
-    const links = creation === undefined ? [] : [creationLink(creation, repeatsParent)];
-    return tracer.startSpan(target.name, { kind: target.kind, attributes, links }, parent);
-  }
-  let span: Span;
-  if (mode === 'root') {
-    const start =
+  let start: SpanOptions = target.bare;
+  if (mode !== 'unsampled') {
+    start =
       creation === undefined
         ? target.withAttributes
         : { kind: target.kind, attributes: target.attributes, links: [creationLink(creation, repeatsParent)] };
-    span = tracer.startSpan(target.name, start, parent);
-  } else {
-    span = tracer.startSpan(target.name, target.bare, parent);
   }
+  const span = tracer.startSpan(target.name, start, parent);
   if (!span.isRecording()) return span;
   // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
   try {

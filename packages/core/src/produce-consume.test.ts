@@ -334,6 +334,41 @@ describe('the unsampled fast path', () => {
     expect(span?.attributes).toMatchObject({ 'messaging.destination.name': 'orders', 'messaging.message.id': 'm-1' });
   });
 
+  it('starts spans under a sampled parent with the target attributes and the link, and adds the rest after the start', async () => {
+    const { sent: upstream, wire } = send('orders');
+    const { watched, starts } = watchedTracer();
+    const target = spanTarget('kafka', 'process', 'process', 'orders');
+    const consumed = startConsumeSpan(watched, {
+      target,
+      message: extractMessage(wire),
+      useLinksForConsume: false,
+      attributes: (subject: string) => ({ 'messaging.message.id': subject }),
+      subject: 'm-1',
+    });
+    const sendTarget = spanTarget('kafka', 'send', 'send', 'payments');
+    const sent = context.with(consumed.context, () =>
+      startSendSpan(watched, sendTarget, (subject: string) => ({ 'messaging.message.id': subject }), 'm-2'),
+    );
+    sent.span.end();
+    consumed.span.end();
+    // The SDK validates start attributes twice (sampler, then limits) and `setAttributes` once.
+    expect(starts[0]?.attributes).toBe(target.attributes);
+    expect(starts[0]?.links?.map((link) => link.context.spanId)).toEqual([upstream.span.spanContext().spanId]);
+    expect(starts[1]).toBe(sendTarget.withAttributes);
+    const spans = await telemetry.spans();
+    const process = spans.find((span) => span.name === target.name);
+    expect(process?.attributes).toMatchObject({
+      'messaging.destination.name': 'orders',
+      'mqtrail.chain.hops': 1,
+      'messaging.message.id': 'm-1',
+    });
+    expect(process?.links.map((link) => link.context.spanId)).toEqual([upstream.span.spanContext().spanId]);
+    expect(spans.find((span) => span.name === sendTarget.name)?.attributes).toMatchObject({
+      'messaging.destination.name': 'payments',
+      'messaging.message.id': 'm-2',
+    });
+  });
+
   it('starts a process span under an unsampled parent without attributes or links, building nothing', () => {
     const { wire } = unsampledWire();
     const { watched, starts } = watchedTracer();

@@ -18,9 +18,9 @@ export interface SendSpan {
  * its trace flags carry the sampling decision downstream: an unsampled send still propagates.
  *
  * `target` (a `SpanTargets` entry, one per destination) holds the name and the sampling-relevant
- * attributes. `attributes(subject)` builds the others, only for a span that records: at start when
- * the parent is sampled, after the start otherwise (see `startMode`). Passing a function and its
- * subject rather than a closure keeps an unsampled send free of per-message allocations of its own.
+ * attributes, given at the start (see `startMode`). `attributes(subject)` builds the others, only
+ * for a span that records, after the start. Passing a function and its subject rather than a
+ * closure keeps an unsampled send free of per-message allocations of its own.
  */
 export function startSendSpan<S>(
   tracer: Tracer,
@@ -31,24 +31,15 @@ export function startSendSpan<S>(
   now: number = Date.now(),
 ): SendSpan {
   const mode = startMode(parent);
-  let span: Span;
-  if (mode === 'sampled') {
-    const options =
-      attributes === undefined
-        ? target.withAttributes
-        : { kind: target.kind, attributes: Object.assign({}, target.attributes, attributes(subject)) };
-    span = tracer.startSpan(target.name, options, parent);
-  } else {
-    span = tracer.startSpan(target.name, mode === 'root' ? target.withAttributes : target.bare, parent);
-    if (span.isRecording()) {
-      // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
-      try {
-        if (mode === 'unsampled') span.setAttributes(target.attributes);
-        addLazyAttributes(span, attributes, subject);
-      } catch (error) {
-        span.end();
-        throw error;
-      }
+  const span = tracer.startSpan(target.name, mode === 'unsampled' ? target.bare : target.withAttributes, parent);
+  if (span.isRecording()) {
+    // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
+    try {
+      if (mode === 'unsampled') span.setAttributes(target.attributes);
+      addLazyAttributes(span, attributes, subject);
+    } catch (error) {
+      span.end();
+      throw error;
     }
   }
   const chain = nextChainFacts(now, getChainFacts(parent));
