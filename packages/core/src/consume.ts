@@ -17,7 +17,7 @@ import type { SpanTarget } from './destination';
 import { findHeader, headerGetter } from './header-carrier';
 import { processContext } from './process-context';
 import { Attr, CHILD_OF_LINK } from './semconv';
-import { addLazyAttributes, startMode } from './span-outcome';
+import { addLazyAttributes, underUnsampledParent } from './span-outcome';
 
 export interface ExtractedMessage {
   /** Context extracted from the headers (trace context and baggage), ROOT_CONTEXT-based. */
@@ -123,7 +123,7 @@ export function consumeParent(
 
 /**
  * Starts the span of one consumed message under `parent` (from `consumeParent`). What is built
- * before the start follows `startMode`: the target's attributes and the link to the creation
+ * before the start follows `underUnsampledParent`: the target's attributes and the link to the creation
  * context, for the sampler; under an unsampled parent nothing, and those are added after the start
  * only if the span records after all. The message's further attributes come after the start.
  */
@@ -139,9 +139,9 @@ export function startConsumeSpanIn<S>(
   // translation (makeJaegerProtoReferences), taking the link's `opentracing.ref_type`:
   // FOLLOWS_FROM unless marked. Marking it child_of keeps the CHILD_OF edge in Jaeger.
   const repeatsParent = parent === options.message.context;
-  const mode = startMode(parent);
+  const unsampled = underUnsampledParent(parent);
   let start: SpanOptions = target.bare;
-  if (mode !== 'unsampled') {
+  if (!unsampled) {
     start =
       creation === undefined
         ? target.withAttributes
@@ -151,7 +151,7 @@ export function startConsumeSpanIn<S>(
   if (!span.isRecording()) return span;
   // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
   try {
-    if (mode === 'unsampled') {
+    if (unsampled) {
       span.setAttributes(target.attributes);
       // `addLink` is API 1.9's; a span from an older SDK without it goes without the link.
       if (creation !== undefined && typeof span.addLink === 'function') {

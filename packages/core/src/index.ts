@@ -92,4 +92,4 @@ export {
   semconvNames,
   setRenamed,
 } from './semconv-stability';
-export { recordSettlement, recordSpanError, type StartMode, startMode } from './span-outcome';
+export { recordSettlement, recordSpanError, underUnsampledParent } from './span-outcome';

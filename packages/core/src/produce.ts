@@ -2,7 +2,7 @@ import { type Attributes, type Context, context, propagation, type Span, type Tr
 import { CHAIN_HEADER, type ChainFacts, encodeChainHeader, getChainFacts, nextChainFacts } from './chain-header';
 import type { SpanTarget } from './destination';
 import { copyHeaders, headerSetter, type MessageHeaders } from './header-carrier';
-import { addLazyAttributes, startMode } from './span-outcome';
+import { addLazyAttributes, underUnsampledParent } from './span-outcome';
 
 export interface SendSpan {
   span: Span;
@@ -18,7 +18,7 @@ export interface SendSpan {
  * its trace flags carry the sampling decision downstream: an unsampled send still propagates.
  *
  * `target` (a `SpanTargets` entry, one per destination) holds the name and the sampling-relevant
- * attributes, given at the start (see `startMode`). `attributes(subject)` builds the others, only
+ * attributes, given at the start (see `underUnsampledParent`). `attributes(subject)` builds the others, only
  * for a span that records, after the start. Passing a function and its subject rather than a
  * closure keeps an unsampled send free of per-message allocations of its own.
  */
@@ -30,12 +30,12 @@ export function startSendSpan<S>(
   parent: Context = context.active(),
   now: number = Date.now(),
 ): SendSpan {
-  const mode = startMode(parent);
-  const span = tracer.startSpan(target.name, mode === 'unsampled' ? target.bare : target.withAttributes, parent);
+  const unsampled = underUnsampledParent(parent);
+  const span = tracer.startSpan(target.name, unsampled ? target.bare : target.withAttributes, parent);
   if (span.isRecording()) {
     // A span that fails to take its attributes (a throwing SDK) is ended, never left open.
     try {
-      if (mode === 'unsampled') span.setAttributes(target.attributes);
+      if (unsampled) span.setAttributes(target.attributes);
       addLazyAttributes(span, attributes, subject);
     } catch (error) {
       span.end();

@@ -35,27 +35,26 @@ export function recordSettlement(span: Span, outcome: SettleOutcome): void {
 /**
  * What is built before a span starts depends on its parent, the one thing known before the
  * sampler has decided:
- * - `sampled` and `root`: the sampler gets the attributes the conventions call sampling-relevant
- *   (a `SpanTarget`'s, built once per destination) and the links; the rest is added after the
- *   start, only if the span records. After the start rather than in the start options even under a
- *   sampled parent, where it records for sure: the SDK validates start attributes twice (once for
- *   the sampler, once with the span limits), `setAttributes` once — with the eight further
- *   attributes of a delivery, 25% less per sampled span (bench/README.md, "Where the time goes");
- * - `unsampled`: `ParentBased` follows the parent and does not record, whatever the attributes say,
- *   so nothing is built before the start and the span costs the SDK the least it can. Should a
- *   sampler record it anyway (a custom `remoteParentNotSampled`, say), everything is added after
- *   the start; that sampler only sees the span's name and kind, which name the operation and the
- *   destination too.
- * This is the unsampled fast path: with head sampling at a few percent nearly every span takes it.
+ * - under an unsampled parent (this function says true), `ParentBased` follows the parent and does
+ *   not record, whatever the attributes say, so nothing is built before the start and the span
+ *   costs the SDK the least it can. Should a sampler record it anyway (a custom
+ *   `remoteParentNotSampled`, say), everything is added after the start; that sampler only sees the
+ *   span's name and kind, which name the operation and the destination too. This is the unsampled
+ *   fast path: with head sampling at a few percent nearly every span takes it;
+ * - otherwise (a sampled parent, or none), the sampler gets the attributes the conventions call
+ *   sampling-relevant (a `SpanTarget`'s, built once per destination) and the links; the rest is
+ *   added after the start, only if the span records. After the start rather than in the start
+ *   options even under a sampled parent, where it records for sure: the SDK validates start
+ *   attributes twice (once for the sampler, once with the span limits), `setAttributes` once —
+ *   with the eight further attributes of a delivery, 25% less per sampled span (bench/README.md,
+ *   "Where the time goes").
  */
-export type StartMode = 'sampled' | 'root' | 'unsampled';
-
-export function startMode(parent: Context): StartMode {
+export function underUnsampledParent(parent: Context): boolean {
   const parentSpan = trace.getSpanContext(parent);
   // The SDK makes a root span under an invalid parent (suppressed tracing hands one out); checking
   // the trace id against the invalid one is enough here: extracted contexts are validated already.
-  if (parentSpan === undefined || parentSpan.traceId === INVALID_TRACEID) return 'root';
-  return (parentSpan.traceFlags & TraceFlags.SAMPLED) === 0 ? 'unsampled' : 'sampled';
+  if (parentSpan === undefined || parentSpan.traceId === INVALID_TRACEID) return false;
+  return (parentSpan.traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
 /**

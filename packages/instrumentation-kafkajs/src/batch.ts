@@ -15,7 +15,7 @@ import {
   safely,
   spanName,
   startConsumeSpan,
-  startMode,
+  underUnsampledParent,
 } from '@mqtrail/core';
 import { type Attributes, type Context, context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Batch, KafkaMessage } from 'kafkajs';
@@ -71,9 +71,9 @@ export function beginBatch(
   const now = Date.now();
   const ambient = context.active();
   // Links to every message's creation context go to the sampler of a root batch span, and into a
-  // batch span under a sampled parent; under an unsampled one none is built (see core's `startMode`)
+  // batch span under a sampled parent; under an unsampled one none is built (see core's `underUnsampledParent`)
   // unless the span records after all.
-  const mode = startMode(ambient);
+  const unsampled = underUnsampledParent(ambient);
   const links: Link[] = [];
   const extractedMessages = new Map<object, ExtractedMessage>();
   const duplicates = new Set<object>();
@@ -84,7 +84,7 @@ export function beginBatch(
   for (const message of messages) {
     if (!isObject(message)) continue;
     const extracted = extractMessage(message.headers);
-    if (extracted.creation !== undefined && mode !== 'unsampled') links.push({ context: extracted.creation });
+    if (extracted.creation !== undefined && !unsampled) links.push({ context: extracted.creation });
     const sentAt = extracted.chain?.sentAt ?? timestampMs(message.timestamp) ?? now;
     ctx.metrics.recordDeliveryLatency(labels, sentAt, now);
     origins.push(extracted.chain?.originAt ?? sentAt);
@@ -106,7 +106,7 @@ export function beginBatch(
     { kind: SpanKind.CONSUMER, attributes: batchAttributes(scope, topic, partition, messages.length), links },
     ambient,
   );
-  if (mode === 'unsampled' && span.isRecording() && typeof span.addLinks === 'function') {
+  if (unsampled && span.isRecording() && typeof span.addLinks === 'function') {
     const late: Link[] = [];
     for (const extracted of extractedMessages.values()) {
       if (extracted.creation !== undefined) late.push({ context: extracted.creation });
