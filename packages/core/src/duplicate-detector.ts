@@ -1,3 +1,5 @@
+import { IdentityTable, type SlotKeys } from './identity-table';
+
 export interface DuplicateDetectorOptions {
   /** Most identities remembered at once; the oldest is forgotten first. Default 10,000. */
   maxEntries?: number;
@@ -5,35 +7,40 @@ export interface DuplicateDetectorOptions {
   windowMs?: number;
   /** Clock, replaceable in tests. */
   now?: () => number;
+  /** Hash seed, replaceable in tests. Default: random per detector. */
+  seed?: number;
 }
 
 /** Identities longer than this are not remembered, so one entry's memory is bounded too. */
 export const MAX_IDENTITY_LENGTH = 512;
 
-/** One consumer scope's remembered identities: the ring slot of each; its time is `ringAt[slot]`. */
-interface Scope {
-  name: string;
-  slots: Map<string, number>;
-}
-
 /**
  * Remembers which messages a consumer scope (a consumer group, a queue) has processed, to count
  * those seen again: a replay after a rebalance or a seek, a duplicate publish, a redelivery.
  *
- * Age order lives in a ring of identities and times; lookups in one Map per scope, from identity
- * to ring slot (a number: a check allocates nothing of its own, and no scope-plus-identity key
- * string is built and hashed per call). Expiry and eviction only ever look at the ring's head, so
- * each call is O(1) and memory is capped at `maxEntries`. (A Map alone is not enough: iterating it
- * from the front after many deletes walks every deleted slot in V8, which made each call cost
- * microseconds per thousand entries.) An identity seen again moves to the ring's tail; its old
- * slot stays behind, marked stale, and is skipped when it reaches the head.
+ * This runs for every consumed message, sampled or not, so it is built to touch little memory.
+ * Age order lives in a ring of slots (identity, scope, time, hash); lookups go through an
+ * `IdentityTable` from hash to ring slot, kept in one typed array. A check that finds nothing, the
+ * common case, reads one or two cache lines of that table and the ring's head and tail, and
+ * allocates nothing. (The Map per scope this replaces cost ~1.5 µs per message on the hot path
+ * beside the SDK's work, four times its cost alone: every lookup and eviction walked a Map of
+ * 10,000 strings scattered over the heap. bench/README.md, "Where the time goes".)
+ *
+ * Expiry and eviction only ever look at the ring's head, so each call is O(1) and memory is
+ * capped at `maxEntries`. An identity seen again moves to the ring's tail; its old slot stays
+ * behind, marked stale, and is skipped when it reaches the head.
  */
 export class DuplicateDetector {
-  private readonly scopes = new Map<string, Scope>();
-  /** Identity in each slot (undefined when stale), and the scope it belongs to. */
+  /** Identity in each slot (undefined when stale), its scope, time and hash. */
   private readonly ring: (string | undefined)[];
-  private readonly ringScope: (Scope | undefined)[];
-  private readonly ringAt: number[];
+  private readonly ringScope: (string | undefined)[];
+  private readonly ringAt: Float64Array;
+  private readonly ringHash: Int32Array;
+  private readonly table: IdentityTable;
+  /** Built once: the table asks it to confirm a hash match, with no closure per call. */
+  private readonly keys: SlotKeys = {
+    holds: (slot, scope, key) => this.ring[slot] === key && this.ringScope[slot] === scope,
+  };
   /** Index of the oldest slot, how many slots are in use, and how many identities are remembered. */
   private head = 0;
   private used = 0;
@@ -47,9 +54,12 @@ export class DuplicateDetector {
     this.windowMs = Math.max(0, options.windowMs ?? 5 * 60_000);
     this.now = options.now ?? Date.now;
     // Twice the entries: room for the stale slots that identities seen again leave behind.
-    this.ring = new Array(this.maxEntries * 2).fill(undefined);
-    this.ringScope = new Array(this.maxEntries * 2).fill(undefined);
-    this.ringAt = new Array(this.maxEntries * 2).fill(0);
+    const slots = this.maxEntries * 2;
+    this.ring = new Array(slots).fill(undefined);
+    this.ringScope = new Array(slots).fill(undefined);
+    this.ringAt = new Float64Array(slots);
+    this.ringHash = new Int32Array(slots);
+    this.table = new IdentityTable(this.maxEntries, options.seed);
   }
 
   /**
@@ -60,30 +70,26 @@ export class DuplicateDetector {
     if (scope.length + identity.length + 1 > MAX_IDENTITY_LENGTH) return false;
     const now = this.now();
     this.expire(now);
-    let seen = this.scopes.get(scope);
-    if (seen === undefined) {
-      seen = { name: scope, slots: new Map() };
-      this.scopes.set(scope, seen);
+    const hash = this.table.hash(scope, identity);
+    const previous = this.find(hash, scope, identity);
+    let duplicate = false;
+    if (previous >= 0) {
+      // Checked again, not assumed from expiry: a clock set back leaves the ring out of time order.
+      duplicate = now - (this.ringAt[previous] ?? 0) <= this.windowMs;
+      this.forgetSlot(previous);
     }
-    const previous = seen.slots.get(identity);
-    // Checked again, not assumed from expiry: a clock set back leaves the ring out of time order.
-    const duplicate = previous !== undefined && now - (this.ringAt[previous] ?? 0) <= this.windowMs;
-    if (previous !== undefined) {
-      this.ring[previous] = undefined;
-      this.remembered--;
-    }
-    if (this.used === this.ring.length || (previous === undefined && this.remembered >= this.maxEntries)) {
+    if (this.used === this.ring.length || (previous < 0 && this.remembered >= this.maxEntries)) {
       this.evictOldest();
     }
     const slot = (this.head + this.used) % this.ring.length;
+    // A full probe run (only a flood of colliding identities makes one) leaves it unremembered.
+    if (!this.table.insert(hash, slot)) return duplicate;
     this.ring[slot] = identity;
-    this.ringScope[slot] = seen;
+    this.ringScope[slot] = scope;
     this.ringAt[slot] = now;
+    this.ringHash[slot] = hash;
     this.used++;
     this.remembered++;
-    // Eviction may have emptied and dropped this scope: put it back before recording.
-    if (seen.slots.size === 0) this.scopes.set(scope, seen);
-    seen.slots.set(identity, slot);
     return duplicate;
   }
 
@@ -92,11 +98,9 @@ export class DuplicateDetector {
    * client will deliver it again), whose next delivery is a redelivery rather than a duplicate.
    */
   forget(scope: string, identity: string): void {
-    const seen = this.scopes.get(scope);
-    const slot = seen?.slots.get(identity);
-    if (seen === undefined || slot === undefined) return;
-    this.ring[slot] = undefined;
-    this.remove(seen, identity);
+    if (scope.length + identity.length + 1 > MAX_IDENTITY_LENGTH) return;
+    const slot = this.find(this.table.hash(scope, identity), scope, identity);
+    if (slot >= 0) this.forgetSlot(slot);
   }
 
   get size(): number {
@@ -104,12 +108,25 @@ export class DuplicateDetector {
   }
 
   clear(): void {
-    this.scopes.clear();
     this.ring.fill(undefined);
     this.ringScope.fill(undefined);
+    this.table.clear();
     this.head = 0;
     this.used = 0;
     this.remembered = 0;
+  }
+
+  /** The ring slot remembering `identity` in `scope`, or -1: hashes match first, then the strings. */
+  private find(hash: number, scope: string, identity: string): number {
+    return this.table.find(hash, scope, identity, this.keys);
+  }
+
+  /** Forgets a live slot; it stays in the ring, stale, until it reaches the head. */
+  private forgetSlot(slot: number): void {
+    this.table.remove(this.ringHash[slot] ?? 0, slot);
+    this.ring[slot] = undefined;
+    this.ringScope[slot] = undefined;
+    this.remembered--;
   }
 
   /** Drops entries older than the window from the head; stale slots are dropped on the way. */
@@ -131,21 +148,8 @@ export class DuplicateDetector {
   }
 
   private popHead(): void {
-    const identity = this.ring[this.head];
-    const seen = this.ringScope[this.head];
-    if (identity !== undefined && seen !== undefined) {
-      this.ring[this.head] = undefined;
-      this.remove(seen, identity);
-    }
-    this.ringScope[this.head] = undefined;
+    if (this.ring[this.head] !== undefined) this.forgetSlot(this.head);
     this.head = (this.head + 1) % this.ring.length;
     this.used--;
-  }
-
-  /** Forgets one live identity; a scope left empty is dropped, so scopes seen once do not pile up. */
-  private remove(seen: Scope, identity: string): void {
-    seen.slots.delete(identity);
-    this.remembered--;
-    if (seen.slots.size === 0) this.scopes.delete(seen.name);
   }
 }
