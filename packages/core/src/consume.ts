@@ -43,10 +43,14 @@ export function extractMessage(headers: unknown): ExtractedMessage {
 
 /**
  * The message's identity in the trace (design: the creation span id), for duplicate detection:
- * a replay, a redelivery or a producer's retry of the same record carries the same one.
+ * a replay, a redelivery or a producer's retry of the same record carries the same one. The span
+ * id itself, 16 lower-case hex digits (a valid span context has no other form), with no prefix:
+ * an identity the message already has costs the check no string of its own. Other identities an
+ * instrumentation checks in the same scope must not take that form (a Kafka offset identity has a
+ * `/`) or go in a scope of their own (an application message id).
  */
 export function creationIdentity(message: ExtractedMessage): string | undefined {
-  return message.creation === undefined ? undefined : `span:${message.creation.spanId}`;
+  return message.creation?.spanId;
 }
 
 export interface ConsumeSpanOptions<S = unknown> {

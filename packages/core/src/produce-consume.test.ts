@@ -209,7 +209,7 @@ describe('MessageProcess', () => {
       duplicateScope: 'orders',
       identity: creationIdentity(message),
     };
-    expect(options.identity).toBe(`span:${message.creation?.spanId}`);
+    expect(options.identity).toBe(message.creation?.spanId);
     const process = new MessageProcess(d, options);
     process.end({ outcome: 'drop', error: new TypeError('handler failed') });
     process.end({ outcome: 'ack' });

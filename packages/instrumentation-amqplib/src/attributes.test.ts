@@ -1,12 +1,12 @@
-import { extractMessage, type SemconvMode, semconvNames } from '@mqtrail/core';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { type SemconvMode, semconvNames } from '@mqtrail/core';
 import { describe, expect, it } from 'vitest';
 import {
+  applicationMessageId,
   brokerTimestampMs,
   deadLetterFacts,
   deliveryAttributes,
   deliveryCount,
-  messageIdentity,
+  messageIdScope,
   publishAttributes,
   publishDestination,
   publishLabels,
@@ -24,18 +24,18 @@ describe('publishDestination', () => {
   });
 });
 
-describe('messageIdentity', () => {
-  const creation = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
-  const traced = { context: ROOT_CONTEXT, creation, chain: undefined };
-  const message = (messageId?: string) => ({ fields: {}, properties: { messageId }, content: Buffer.alloc(0) });
+describe('applicationMessageId', () => {
+  const message = (messageId?: unknown) => ({ fields: {}, properties: { messageId }, content: Buffer.alloc(0) });
 
-  it('prefers the application message id, which also catches a message published twice', () => {
-    expect(messageIdentity(message('order-7') as never, traced)).toBe('message-id:order-7');
+  it('is the message id the application set, else nothing', () => {
+    expect(applicationMessageId(message('order-7') as never)).toBe('order-7');
+    expect(applicationMessageId(message() as never)).toBeUndefined();
+    expect(applicationMessageId(message('') as never)).toBeUndefined();
+    expect(applicationMessageId(message(42) as never)).toBeUndefined();
   });
 
-  it('falls back to the creation span id, then to nothing', () => {
-    expect(messageIdentity(message() as never, traced)).toBe('span:b7ad6b7169203331');
-    expect(messageIdentity(message('') as never, extractMessage({}))).toBeUndefined();
+  it('is checked in a scope apart from creation span ids', () => {
+    expect(messageIdScope('orders')).not.toBe('orders');
   });
 });
 

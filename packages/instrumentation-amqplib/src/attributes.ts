@@ -6,7 +6,6 @@
 
 import {
   Attr,
-  creationIdentity,
   destinationLabel,
   type ExtractedMessage,
   findHeader,
@@ -268,11 +267,18 @@ export function brokerTimestampMs(timestamp: unknown): number | undefined {
 }
 
 /**
- * Duplicate identity of a delivered message: the application's message id when it set one, else
- * the creation span id. A message id also catches an application publishing the same message
- * twice (two publishes, two spans); a redelivery or a dead-letter round trip repeats both.
+ * The application's message id, when it set one: a delivered message's duplicate identity, checked
+ * in a scope of its own (any string may be a message id, a span id too). It also catches an
+ * application publishing the same message twice (two publishes, two spans); a redelivery or a
+ * dead-letter round trip repeats both. Without one, the identity is the creation span id
+ * (`creationIdentity`).
  */
-export function messageIdentity(message: AmqpMessage, extracted: ExtractedMessage): string | undefined {
+export function applicationMessageId(message: AmqpMessage): string | undefined {
   const id = message.properties?.messageId;
-  return typeof id === 'string' && id !== '' ? `message-id:${id}` : creationIdentity(extracted);
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** The scope a queue's message ids are checked in, beside its scope for creation span ids. */
+export function messageIdScope(duplicateScope: string): string {
+  return `${duplicateScope} message-id`;
 }

@@ -1,6 +1,7 @@
 import {
   type AnyFunction,
   callInContext,
+  creationIdentity,
   destinationLabel,
   extractMessage,
   type MetricLabels,
@@ -11,12 +12,13 @@ import {
 } from '@mqtrail/core';
 import type { Attributes } from '@opentelemetry/api';
 import {
+  applicationMessageId,
   brokerTimestampMs,
   consumeLabels,
   consumeTarget,
   deliveryAttributes,
   deliveryCount,
-  messageIdentity,
+  messageIdScope,
 } from './attributes';
 import { OpenDelivery } from './channel-state';
 import { serverOfChannel } from './connect';
@@ -41,9 +43,11 @@ interface Subscription {
   labels: MetricLabels;
   /**
    * Scoped per queue (temporary reply queues folded into one), since a fan-out delivers the
-   * same message to several queues and that is not a duplicate.
+   * same message to several queues and that is not a duplicate: creation span ids in the first,
+   * application message ids in the second.
    */
   duplicateScope: string;
+  messageIdScope: string;
 }
 
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
@@ -65,6 +69,7 @@ function subscription(
     attributes: (message) => deliveryAttributes(message, serverOfChannel(channel), ctx.config().captureBodySize),
     labels: consumeLabels(operation, name),
     duplicateScope: destinationLabel(name),
+    messageIdScope: messageIdScope(destinationLabel(name)),
   };
 }
 
@@ -202,6 +207,7 @@ function startDelivery(ctx: AmqplibContext, how: Subscription, message: AmqpMess
   const headers = message.properties?.headers;
   const count = deliveryCount(headers);
   const extracted = extractMessage(headers);
+  const messageId = applicationMessageId(message);
   const delivery = new OpenDelivery(
     ctx,
     {
@@ -212,8 +218,8 @@ function startDelivery(ctx: AmqplibContext, how: Subscription, message: AmqpMess
       subject: message,
       fallbackSentAt: brokerTimestampMs(message.properties?.timestamp),
       labels: how.labels,
-      duplicateScope: how.duplicateScope,
-      identity: messageIdentity(message, extracted),
+      duplicateScope: messageId === undefined ? how.duplicateScope : how.messageIdScope,
+      identity: messageId ?? creationIdentity(extracted),
       // Quorum queues count deliveries; a count above zero is a redelivery even if the flag is unset.
       redelivered: message.fields.redelivered === true || (count !== undefined && count > 0),
     },

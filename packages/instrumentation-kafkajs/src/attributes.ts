@@ -217,7 +217,8 @@ export function batchAttributes(
 /**
  * Duplicate identity of a Kafka record: its creation span id, which a replay after a rebalance or
  * a seek repeats and so does a producer's retry (same record, new offset); for a record from a
- * producer without trace context, its offset, which catches replays only.
+ * producer without trace context, its offset, which catches replays only. The two never look
+ * alike (an offset identity has a `/`, a span id is hex digits), so they share the group's scope.
  */
 export function messageIdentity(
   extracted: ExtractedMessage,
@@ -225,7 +226,7 @@ export function messageIdentity(
   partition: number,
   offset: unknown,
 ): string {
-  return creationIdentity(extracted) ?? `offset:${topic}/${partition}/${String(offset)}`;
+  return creationIdentity(extracted) ?? `${topic}/${partition}/${String(offset)}`;
 }
 
 /** Topics whose labels one consumer scope keeps at most; a backstop, like core's label-set cache. */
