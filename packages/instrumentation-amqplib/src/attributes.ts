@@ -7,7 +7,6 @@
 import {
   Attr,
   destinationLabel,
-  type ExtractedMessage,
   findHeader,
   headerText,
   MessagingSystems,
