@@ -19,6 +19,7 @@ import { amqplibHotPath } from '../hot/amqplib';
 import { kafkaHotPath } from '../hot/kafkajs';
 import { upstreamSampling } from '../messages';
 import { CLIENTS, type Client, samplingRatio, VARIANTS, type VariantName } from '../protocol';
+import { max, median, min } from '../stats';
 import { setUpTelemetry } from '../telemetry';
 import { collectGarbage, timeMessages } from '../timing';
 
@@ -38,11 +39,6 @@ function usage(): never {
     `usage: node --expose-gc gc-per-message.js <${VARIANTS.join('|')}> <${CLIENTS.join('|')}> <operation>\n`,
   );
   process.exit(2);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 function totalSize(node: HeapProfileNode): number {
@@ -113,7 +109,7 @@ async function main(): Promise<void> {
   const figure = (value: number) => Math.round(value).toLocaleString('en-US');
   process.stdout.write(
     `${variant} ${client} ${operation}, medians of ${ROUNDS} rounds of ${MESSAGES.toLocaleString('en-US')} messages:\n` +
-      `  wall ${figure(median(wall))} ns/message (${figure(Math.min(...wall))}–${figure(Math.max(...wall))})\n` +
+      `  wall ${figure(median(wall))} ns/message (${figure(min(wall))}–${figure(max(wall))})\n` +
       `  GC   ${figure(median(gc))} ns/message, of which young generation ${figure(median(young))}\n` +
       `  allocated ~${figure(totalSize(profile.head) / MESSAGES)} B/message (sampled, input preparation included)\n`,
   );

@@ -27,6 +27,7 @@ import {
   SpanKind,
   trace,
 } from '@opentelemetry/api';
+import { median } from '../stats';
 import { setUpTelemetry } from '../telemetry';
 import { settledHeapUsed } from '../timing';
 
@@ -120,11 +121,6 @@ function retainedBytes(shape: Shape, tracer: Tracer, parent: Context): number {
   for (let i = 0; i < count; i++) held.push(shape.span(tracer, parent, i));
   const after = settledHeapUsed();
   return held.length > 0 ? (after - before) / count : Number.NaN;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 async function main(): Promise<void> {
