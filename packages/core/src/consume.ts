@@ -127,9 +127,10 @@ export function consumeParent(
 
 /**
  * Starts the span of one consumed message under `parent` (from `consumeParent`). What is built
- * before the start follows `underUnsampledParent`: the target's attributes and the link to the creation
- * context, for the sampler; under an unsampled parent nothing, and those are added after the start
- * only if the span records after all. The message's further attributes come after the start.
+ * before the start follows `underUnsampledParent`: the target's attributes and the link to the
+ * creation context, for the sampler; under an unsampled parent nothing, and those are added after
+ * the start only if the span records after all. The message's further attributes come after the
+ * start.
  */
 export function startConsumeSpanIn<S>(
   tracer: Tracer,

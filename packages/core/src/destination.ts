@@ -43,7 +43,7 @@ export interface SpanTarget {
   readonly attributes: Attributes;
   /** `startSpan` options carrying them, for a root span: its sampler may decide on them. */
   readonly withAttributes: SpanOptions;
-  /** `startSpan` options without them, for a span under an unsampled parent (see `underUnsampledParent`). */
+  /** `startSpan` options without them, under an unsampled parent (see `underUnsampledParent`). */
   readonly bare: SpanOptions;
 }
 

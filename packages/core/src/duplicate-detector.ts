@@ -24,7 +24,7 @@ export const MAX_IDENTITY_LENGTH = 512;
  * common case, reads one or two cache lines of that table and the ring's head and tail, and
  * allocates nothing. (The Map per scope this replaces cost ~1.5 µs per message on the hot path
  * beside the SDK's work, four times its cost alone: every lookup and eviction walked a Map of
- * 10,000 strings scattered over the heap. bench/README.md, "Where the time goes".)
+ * 10,000 strings scattered over the heap. bench/README.md, "What the CPU profile does not show".)
  *
  * Expiry and eviction only ever look at the ring's head, so each call is O(1) and memory is
  * capped at `maxEntries`. An identity seen again moves to the ring's tail; its old slot stays

@@ -5,6 +5,12 @@
  */
 export const MAX_PROBES = 32;
 
+/** What the table's owner keeps per slot: the table stores hashes and slots, never keys. */
+export interface SlotKeys {
+  /** Whether `slot` holds `key` in `scope`. */
+  holds(slot: number, scope: string, key: string): boolean;
+}
+
 /**
  * An open-addressing hash index from a 32-bit hash to a slot number, with linear probing, for
  * `DuplicateDetector`: one `Int32Array` of (hash, slot + 1) pairs, so a lookup reads one or two
@@ -15,11 +21,6 @@ export const MAX_PROBES = 32;
  * At most half full (capacity: the next power of two ≥ twice the entries), so runs stay short.
  * Removal shifts the rest of a run back (no tombstones), so the table never needs rebuilding.
  */
-export interface SlotKeys {
-  /** Whether `slot` holds `key` in `scope`. */
-  holds(slot: number, scope: string, key: string): boolean;
-}
-
 export class IdentityTable {
   /** Pairs: `[2i]` the hash, `[2i + 1]` the slot + 1 (0: empty). */
   private readonly pairs: Int32Array;

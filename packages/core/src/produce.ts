@@ -18,9 +18,9 @@ export interface SendSpan {
  * its trace flags carry the sampling decision downstream: an unsampled send still propagates.
  *
  * `target` (a `SpanTargets` entry, one per destination) holds the name and the sampling-relevant
- * attributes, given at the start (see `underUnsampledParent`). `attributes(subject)` builds the others, only
- * for a span that records, after the start. Passing a function and its subject rather than a
- * closure keeps an unsampled send free of per-message allocations of its own.
+ * attributes, given at the start (see `underUnsampledParent`). `attributes(subject)` builds the
+ * others, only for a span that records, after the start. Passing a function and its subject rather
+ * than a closure keeps an unsampled send free of per-message allocations of its own.
  */
 export function startSendSpan<S>(
   tracer: Tracer,

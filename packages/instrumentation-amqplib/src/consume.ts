@@ -61,6 +61,7 @@ function subscription(
 ): Subscription {
   const noAck = options !== null && typeof options === 'object' && Boolean((options as { noAck?: unknown }).noAck);
   const name = typeof queue === 'string' ? queue : '';
+  const duplicateScope = destinationLabel(name);
   return {
     queue: name,
     noAck,
@@ -68,8 +69,8 @@ function subscription(
     target: consumeTarget(operation, name),
     attributes: (message) => deliveryAttributes(message, serverOfChannel(channel), ctx.config().captureBodySize),
     labels: consumeLabels(operation, name),
-    duplicateScope: destinationLabel(name),
-    messageIdScope: messageIdScope(destinationLabel(name)),
+    duplicateScope,
+    messageIdScope: messageIdScope(duplicateScope),
   };
 }
 

@@ -71,8 +71,8 @@ export function beginBatch(
   const now = Date.now();
   const ambient = context.active();
   // Links to every message's creation context go to the sampler of a root batch span, and into a
-  // batch span under a sampled parent; under an unsampled one none is built (see core's `underUnsampledParent`)
-  // unless the span records after all.
+  // batch span under a sampled parent; under an unsampled one none is built (see core's
+  // `underUnsampledParent`) unless the span records after all.
   const unsampled = underUnsampledParent(ambient);
   const links: Link[] = [];
   const extractedMessages = new Map<object, ExtractedMessage>();
