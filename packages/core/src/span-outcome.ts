@@ -25,11 +25,33 @@ export function recordSpanError(span: Span, error: unknown): string {
   return type;
 }
 
+interface SettleEvent {
+  name: string;
+  attributes: Attributes;
+}
+
+/**
+ * The settle event of each outcome, built on first use: name and attributes are the same for every
+ * message, and the SDK copies the attributes, so one frozen object serves every span. A name built
+ * per message was an allocation that then stayed alive with the span until its export.
+ */
+const SETTLE_EVENTS = new Map<SettleOutcome, SettleEvent>();
+
+function settleEvent(outcome: SettleOutcome): SettleEvent {
+  let event = SETTLE_EVENTS.get(outcome);
+  if (event === undefined) {
+    event = { name: `settle ${outcome}`, attributes: Object.freeze({ [Attr.SETTLE_OUTCOME]: outcome }) };
+    SETTLE_EVENTS.set(outcome, event);
+  }
+  return event;
+}
+
 /** Records how a consumed message was settled, as an attribute and as an event with its time. */
 export function recordSettlement(span: Span, outcome: SettleOutcome): void {
   if (!span.isRecording()) return;
   span.setAttribute(Attr.SETTLE_OUTCOME, outcome);
-  span.addEvent(`settle ${outcome}`, { [Attr.SETTLE_OUTCOME]: outcome });
+  const event = settleEvent(outcome);
+  span.addEvent(event.name, event.attributes);
 }
 
 /**

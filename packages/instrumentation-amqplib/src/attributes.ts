@@ -185,10 +185,6 @@ export function deliveryAttributes(
 }
 
 /**
- * How many times a quorum queue delivered this message before (`x-delivery-count`). Any value
- * that is not a non-negative integer is a foreign header and ignored.
- */
-/**
  * A header RabbitMQ itself sets (`x-death`, `x-delivery-count`, …): always this exact lower-case
  * name, so an own-property lookup. The case-insensitive scan of `findHeader` is for propagation
  * headers from foreign producers; for these it cost a scan of every header per delivered message.
@@ -203,6 +199,10 @@ function brokerHeader(headers: unknown, name: string): unknown {
   }
 }
 
+/**
+ * How many times a quorum queue delivered this message before (`x-delivery-count`). Any value
+ * that is not a non-negative integer is a foreign header and ignored.
+ */
 export function deliveryCount(headers: unknown): number | undefined {
   const value = brokerHeader(headers, 'x-delivery-count');
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -214,6 +214,13 @@ export interface DeadLetterFacts {
   exchange?: string;
   count?: number;
 }
+
+/** The `x-last-death-*` headers, then `x-first-death-*`: names built once, not per message. */
+const DEATH_HEADERS = ['x-last-death', 'x-first-death'].map((prefix) => ({
+  queue: `${prefix}-queue`,
+  reason: `${prefix}-reason`,
+  exchange: `${prefix}-exchange`,
+}));
 
 /**
  * Where a dead-lettered message died last. RabbitMQ keeps an `x-death` array, most recent first
@@ -235,13 +242,13 @@ export function deadLetterFacts(headers: unknown): DeadLetterFacts | undefined {
       });
     }
   }
-  for (const prefix of ['x-last-death', 'x-first-death']) {
-    const queue = headerText(brokerHeader(headers, `${prefix}-queue`));
+  for (const names of DEATH_HEADERS) {
+    const queue = headerText(brokerHeader(headers, names.queue));
     if (queue !== undefined) {
       return compact({
         queue,
-        reason: headerText(brokerHeader(headers, `${prefix}-reason`)),
-        exchange: headerText(brokerHeader(headers, `${prefix}-exchange`)),
+        reason: headerText(brokerHeader(headers, names.reason)),
+        exchange: headerText(brokerHeader(headers, names.exchange)),
       });
     }
   }
