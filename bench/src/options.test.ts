@@ -14,11 +14,12 @@ describe('parseOptions', () => {
   it('runs the 1% trio everywhere by default, and the soak at 100% and 1%', () => {
     const options = parse();
     expect(options.hotVariants).toEqual(expect.arrayContaining(['floor-1%', 'contrib-1%', 'mqtrail-1%', 'mqtrail-0%']));
-    expect(options.hotVariants).toHaveLength(10);
+    expect(options.hotVariants).toHaveLength(11);
     expect(options.brokerVariants).toEqual([
       'none',
       'floor',
       'floor-1%',
+      'shape',
       'contrib',
       'contrib-1%',
       'mqtrail',
@@ -62,8 +63,8 @@ describe('planJobs', () => {
       'amqplib mqtrail',
       'amqplib mqtrail-1%',
     ]);
-    // 10 hot variants × 2 clients + 7 broker variants × 3 workloads + 1 micro, per repetition; 6 soak jobs.
-    expect(jobs).toHaveLength(2 * (20 + 21 + 1) + 6);
+    // 11 hot variants × 2 clients + 8 broker variants × 3 workloads + 1 micro, per repetition; 6 soak jobs.
+    expect(jobs).toHaveLength(2 * (22 + 24 + 1) + 6);
   });
 });
 
@@ -80,6 +81,7 @@ describe('sampling of the variants', () => {
 
   it('installs the floor for floor-1% (not an instrumentation)', () => {
     expect(family('floor-1%')).toBe('floor');
+    expect(family('shape')).toBe('floor');
     expect(family('contrib-1%')).toBe('contrib');
     expect(family('mqtrail-1%')).toBe('mqtrail');
   });

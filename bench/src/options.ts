@@ -10,7 +10,16 @@ export function nodeLine(version: string = process.version): number {
 }
 
 /** Broker jobs are the slow ones: the variants the targets need, not the `-0%` and `sdk` ones. */
-const BROKER_DEFAULT: VariantName[] = ['none', 'floor', 'floor-1%', 'contrib', 'contrib-1%', 'mqtrail', 'mqtrail-1%'];
+const BROKER_DEFAULT: VariantName[] = [
+  'none',
+  'floor',
+  'floor-1%',
+  'shape',
+  'contrib',
+  'contrib-1%',
+  'mqtrail',
+  'mqtrail-1%',
+];
 const SOAK_VARIANTS: VariantName[] = ['none', 'mqtrail', 'mqtrail-1%'];
 
 export interface Sizes {
@@ -71,7 +80,7 @@ BENCHMARKS.md; a full run on another line writes latest-node<line>.json, for --b
                        contrib-1% (bench/results/profiles/: .cpuprofile for DevTools, .md summaries)
   --no-hot             skip the hot-path workloads
   --no-broker          skip the real-broker workloads (they need scripts/services/ctl up kafka rabbitmq)
-  --variants a,b       variants for the hot-path and broker workloads (default: all ten on the hot
+  --variants a,b       variants for the hot-path and broker workloads (default: all eleven on the hot
                        path; ${BROKER_DEFAULT.join(',')} on brokers)
   --beside FILE        the results JSON of a full run on another Node line (bench/results/latest-node22.json):
                        its targets table goes into BENCHMARKS.md beside this run's

@@ -9,6 +9,8 @@ export const CLIENTS: readonly Client[] = ['kafkajs', 'amqplib'];
 /**
  * `sdk` installs the SDK and the context manager but no instrumentation. `floor` adds the least a
  * span-per-message instrumentation does (floor.ts): what the SDK costs any instrumentation.
+ * `shape` is the floor whose spans carry what mqtrail's do (floor-shape.ts): what mqtrail's spans
+ * alone cost, at 100%.
  * No suffix samples 100%; `-1%` is production's head sampling, `ParentBased(TraceIdRatioBased(0.01))`;
  * `-0%` samples nothing (`ParentBased(TraceIdRatioBased(0))`).
  */
@@ -17,6 +19,7 @@ export type VariantName =
   | 'sdk'
   | 'floor'
   | 'floor-1%'
+  | 'shape'
   | 'contrib'
   | 'contrib-1%'
   | 'contrib-0%'
@@ -28,6 +31,7 @@ export const VARIANTS: readonly VariantName[] = [
   'sdk',
   'floor',
   'floor-1%',
+  'shape',
   'contrib',
   'contrib-1%',
   'contrib-0%',

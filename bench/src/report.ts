@@ -195,7 +195,9 @@ export function renderMarkdown(report: RunReport, beside?: RunReport): string {
   out.push(
     'Variants: **none** — no OpenTelemetry at all; **sdk** — the SDK set-up below with no instrumentation; ' +
       '**floor** — the same SDK with the least a span-per-message instrumentation does (`bench/src/floor.ts`: span, ' +
-      'propagation, `context.with`, nothing else); **contrib** — the OpenTelemetry contrib instrumentation; ' +
+      'propagation, `context.with`, nothing else); **shape** — the floor whose spans carry what mqtrail’s do ' +
+      '(`bench/src/floor-shape.ts`: the same attributes, link and settle event, nothing else of mqtrail’s work); ' +
+      '**contrib** — the OpenTelemetry contrib instrumentation; ' +
       '**mqtrail** — ours. No suffix: every trace sampled (`ParentBased(AlwaysOn)`); **-1%** — production’s ' +
       '`ParentBased(TraceIdRatioBased(0.01))`, every mqtrail metric on; **-0%** — `ParentBased(TraceIdRatioBased(0))`. ' +
       'On the hot path the synthetic upstream `traceparent`s follow the variant’s ratio: flag 01 on every message at ' +
@@ -210,9 +212,10 @@ export function renderMarkdown(report: RunReport, beside?: RunReport): string {
   out.push('## Targets (issue #13)', '');
   out.push(
     `${runLine(report)}. Value: the figure the target compares (a ratio of medians). Floor: the same ` +
-      'figure for the `floor` variant of the same sampling (`floor-1%` for the 1% checks) or, for the metrics cost, ' +
-      'a hand-written pre-aggregated histogram (bench/src/micro/metric-point.ts); where the floor misses a target ' +
-      'too, nothing doing that work on this SDK can meet it. Target 4 (the unsampled fast path) is a property of ' +
+      'figure for the `floor-1%` variant for the 1% checks; for full sampling, the `shape` variant (the floor with ' +
+      'mqtrail’s span content, which the issue rules out changing); for the metrics cost, a hand-written ' +
+      'pre-aggregated histogram (bench/src/micro/metric-point.ts). Where the floor misses a target too, nothing ' +
+      'doing that work on this SDK can meet it. Target 4 (the unsampled fast path) is a property of ' +
       'the code, not a figure: its effect shows in the -1% and -0% columns.',
     '',
   );

@@ -103,16 +103,26 @@ describe('checkTargets, target 1: production configuration at 1%', () => {
 });
 
 describe('checkTargets, target 2: full sampling', () => {
-  it('wants mqtrail at least contrib end to end, with the 100% floor alongside', () => {
+  it('wants mqtrail at least contrib end to end, judged against the floor with mqtrail’s span content', () => {
     const met = only(checkTargets(broker({ none: 20_000, contrib: 10_000, mqtrail: 10_000 }), []), 2, 'real broker');
     expect(met[0]).toMatchObject({ value: '1.00×', status: 'met' });
-    const unreachable = checkTargets(broker({ none: 20_000, contrib: 10_000, mqtrail: 9_000, floor: 9_500 }), []);
+    const unreachable = checkTargets(
+      broker({ none: 20_000, contrib: 10_000, mqtrail: 9_000, shape: 9_500, floor: 12_000 }),
+      [],
+    );
     expect(only(unreachable, 2, 'real broker')[0]).toMatchObject({ floor: '0.95×', status: 'unreachable' });
+    const missed = checkTargets(
+      broker({ none: 20_000, contrib: 10_000, mqtrail: 9_000, shape: 10_500, floor: 9_000 }),
+      [],
+    );
+    expect(only(missed, 2, 'real broker')[0]).toMatchObject({ floor: '1.05×', status: 'missed' });
   });
 
   it('wants mqtrail’s hot-path overhead at most contrib’s', () => {
     expect(only(checkTargets(hot({ contrib: 4_000, mqtrail: 4_000 }), []), 2, 'hot path')[0]?.status).toBe('met');
     expect(only(checkTargets(hot({ contrib: 4_000, mqtrail: 4_400 }), []), 2, 'hot path')[0]?.status).toBe('missed');
+    const unreachable = only(checkTargets(hot({ contrib: 4_000, mqtrail: 4_400, shape: 4_200 }), []), 2, 'hot path');
+    expect(unreachable[0]).toMatchObject({ status: 'unreachable' });
   });
 });
 

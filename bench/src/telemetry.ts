@@ -29,10 +29,12 @@ import {
   type ReadableSpan,
   type Sampler,
   type SpanExporter,
+  type SpanProcessor,
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { installFloor } from './floor';
+import { installFloor, LEAST } from './floor';
+import { MQTRAIL_SHAPE } from './floor-shape';
 import { type Client, samplingRatio, type TelemetryCounts, type VariantName } from './protocol';
 
 /** Drops spans after counting them: the cost measured is the instrumentation's, not an exporter's. */
@@ -75,6 +77,15 @@ class CountingMetricExporter implements PushMetricExporter {
   }
 }
 
+function observer(observe: (span: ReadableSpan) => void): SpanProcessor {
+  return {
+    onStart: () => {},
+    onEnd: observe,
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+}
+
 export interface Telemetry {
   /** Flushes spans and collects metrics once, then says how much telemetry the job produced. */
   counts(): Promise<TelemetryCounts>;
@@ -103,7 +114,7 @@ const INSTRUMENTATIONS: Record<'contrib' | 'mqtrail', Record<Client, { pkg: stri
 
 export function family(variant: VariantName): 'none' | 'sdk' | 'floor' | 'contrib' | 'mqtrail' {
   if (variant === 'none' || variant === 'sdk') return variant;
-  if (variant.startsWith('floor')) return 'floor';
+  if (variant.startsWith('floor') || variant === 'shape') return 'floor';
   return variant.startsWith('contrib') ? 'contrib' : 'mqtrail';
 }
 
@@ -137,7 +148,12 @@ function loadInstrumentation(variantFamily: 'contrib' | 'mqtrail', client: Clien
  * Installs the SDK and the variant's instrumentation for `client`. Must run before the client
  * module is first required: instrumentations patch it as it loads.
  */
-export function setUpTelemetry(variant: VariantName, client: Client): Telemetry {
+export function setUpTelemetry(
+  variant: VariantName,
+  client: Client,
+  /** Also hands every ended span to this (span-sample.ts); the variants measured leave it out. */
+  observe?: (span: ReadableSpan) => void,
+): Telemetry {
   const variantFamily = family(variant);
   if (variantFamily === 'none') return NO_TELEMETRY;
   const Instrumentation =
@@ -147,7 +163,10 @@ export function setUpTelemetry(variant: VariantName, client: Client): Telemetry 
   const spanExporter = new CountingSpanExporter();
   const tracerProvider = new TracerProvider({
     sampler: new ParentBasedSampler({ root }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })],
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: spanExporter }),
+      ...(observe === undefined ? [] : [observer(observe)]),
+    ],
   });
   const metricExporter = new CountingMetricExporter();
   // mqtrail's pre-aggregated histograms reach readers through its MetricProducer: the one line an
@@ -171,7 +190,7 @@ export function setUpTelemetry(variant: VariantName, client: Client): Telemetry 
 
   // contrib depends on @opentelemetry/instrumentation 0.300 and mqtrail on 0.301: registering
   // through the 0.301 helper is duck-typed (setTracerProvider / setMeterProvider / enable).
-  if (variantFamily === 'floor') installFloor(client);
+  if (variantFamily === 'floor') installFloor(client, variant === 'shape' ? MQTRAIL_SHAPE : LEAST);
   if (Instrumentation !== undefined) {
     registerInstrumentations({
       instrumentations: [new Instrumentation() as Instrumentation],
