@@ -28,18 +28,46 @@ function target(facts: MessageFacts, operation: 'send' | 'process'): Attributes 
 }
 
 /** The broker a kafkajs client names first, as `server.address` and `server.port`. */
-function server(broker: unknown): Attributes {
+function kafkaServer(broker: unknown): Attributes {
   if (typeof broker !== 'string') return {};
   const colon = broker.lastIndexOf(':');
   return { 'server.address': broker.slice(0, colon), 'server.port': Number(broker.slice(colon + 1)) };
 }
 
+/** The broker of an amqplib channel, as its socket has it. */
+function amqpServer(channel: object | undefined): Attributes {
+  const socket = (channel as { connection?: { stream?: { remoteAddress?: unknown; remotePort?: unknown } } })
+    ?.connection?.stream;
+  const address = socket?.remoteAddress;
+  const port = socket?.remotePort;
+  return typeof address === 'string' && typeof port === 'number'
+    ? { 'server.address': address, 'server.port': port }
+    : {};
+}
+
+/**
+ * The attributes a message's client gives it (kafkajs: client id and broker; amqplib: the broker),
+ * found once per producer, consumer or channel, as mqtrail finds them once per client.
+ */
+const clientAttributesOf = new WeakMap<object, Attributes>();
+
+function clientAttributes(facts: MessageFacts): Attributes {
+  const owner = facts.channel ?? facts.client;
+  let attributes = clientAttributesOf.get(owner);
+  if (attributes === undefined) {
+    attributes = Object.freeze(
+      facts.system === 'kafka'
+        ? { 'messaging.client.id': String(facts.client.clientId), ...kafkaServer(facts.client.broker) }
+        : amqpServer(facts.channel),
+    );
+    clientAttributesOf.set(owner, attributes);
+  }
+  return attributes;
+}
+
 function kafkaMessage(facts: MessageFacts): Attributes {
   const { key } = facts.message as { key?: unknown };
-  const attributes: Attributes = {
-    'messaging.client.id': String(facts.client.clientId),
-    ...server(facts.client.broker),
-  };
+  const attributes: Attributes = { ...clientAttributes(facts) };
   if (key !== undefined && key !== null) attributes['messaging.kafka.message.key'] = String(key);
   return attributes;
 }
@@ -53,21 +81,13 @@ interface AmqpDelivery {
   properties: { messageId?: unknown };
 }
 
-/** The broker of an amqplib channel, as its socket has it. */
-function amqpServer(facts: MessageFacts): Attributes {
-  const { address, port } = facts.client;
-  return typeof address === 'string' && typeof port === 'number'
-    ? { 'server.address': address, 'server.port': port }
-    : {};
-}
-
 function sendAttributes(facts: MessageFacts): Attributes {
   if (facts.system === 'kafka') return kafkaMessage(facts);
-  const attributes = amqpServer(facts);
+  const attributes: Attributes = { ...clientAttributes(facts) };
   if (facts.routingKey) attributes['messaging.rabbitmq.destination.routing_key'] = facts.routingKey;
   const { messageId } = (facts.message ?? {}) as AmqpPublishOptions;
   if (typeof messageId === 'string') attributes['messaging.message.id'] = messageId;
-  if (facts.client.confirm) attributes['mqtrail.rabbitmq.confirm'] = true;
+  if (facts.confirm) attributes['mqtrail.rabbitmq.confirm'] = true;
   return attributes;
 }
 
@@ -83,7 +103,7 @@ function processAttributes(facts: MessageFacts): Attributes {
     };
   }
   const { fields, properties } = facts.message as AmqpDelivery;
-  const attributes: Attributes = { 'mqtrail.chain.hops': 1, ...amqpServer(facts) };
+  const attributes: Attributes = { 'mqtrail.chain.hops': 1, ...clientAttributes(facts) };
   if (fields.routingKey) attributes['messaging.rabbitmq.destination.routing_key'] = String(fields.routingKey);
   if (typeof fields.deliveryTag === 'number')
     attributes['messaging.rabbitmq.message.delivery_tag'] = fields.deliveryTag;
@@ -107,11 +127,16 @@ export const MQTRAIL_SHAPE: SpanContent = {
   processRecording: (span: Span, facts) => {
     span.setAttributes(processAttributes(facts));
   },
-  // mqtrail ends a RabbitMQ delivery's span when it is settled, with the outcome as an attribute
-  // and an event; the floor's span ends when the handler (which acks) returns.
   processEnd: (span, facts) => {
-    if (facts.system !== 'rabbitmq') return;
-    span.setAttribute('mqtrail.settle.outcome', 'ack');
-    span.addEvent('settle ack', SETTLED);
+    if (facts.system === 'rabbitmq') recordAck(span);
   },
 };
+
+/**
+ * mqtrail ends a RabbitMQ delivery's span when it is settled, with the outcome as an attribute and
+ * (`event`, by default) as an event; the floor's span ends when the handler, which acks, returns.
+ */
+export function recordAck(span: Span, event = true): void {
+  span.setAttribute('mqtrail.settle.outcome', 'ack');
+  if (event) span.addEvent('settle ack', SETTLED);
+}

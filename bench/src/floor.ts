@@ -43,17 +43,14 @@ const getter: TextMapGetter<Headers> = {
   keys: (carrier) => Object.keys(carrier),
 };
 
-/** Facts of a client or a call, the same for each of its messages. */
+/** kafkajs: the `Kafka` config's `clientId` and first broker, and the consumer's `groupId`. */
 export interface ClientFacts {
-  /** kafkajs: the `Kafka` config's `clientId` and first broker, and the consumer's `groupId`. */
   clientId?: unknown;
   broker?: unknown;
   groupId?: unknown;
-  /** amqplib: published on a confirm channel; the broker's address and port, from the socket. */
-  confirm?: boolean;
-  address?: unknown;
-  port?: unknown;
 }
+
+const NO_CLIENT: ClientFacts = {};
 
 /**
  * What a span may be given about one message: references to what the floor's wrappers have at
@@ -68,7 +65,11 @@ export interface MessageFacts {
   routingKey?: string;
   /** kafkajs consume: the partition. */
   partition?: number;
+  /** kafkajs: one object per producer or consumer. */
   client: ClientFacts;
+  /** amqplib: the channel, and whether it is a confirm channel. */
+  channel?: object;
+  confirm?: boolean;
 }
 
 /**
@@ -177,7 +178,7 @@ function installKafkajs(content: SpanContent): void {
   const { producer, consumer } = Original.prototype;
   Original.prototype.producer = function (this: object, ...args: never[]) {
     const created = producer.apply(this, args) as Record<string, AnyFunction>;
-    const client = kafkaClients.get(this) ?? {};
+    const client = kafkaClients.get(this) ?? NO_CLIENT;
     const send = created.send as (record: { topic: string; messages: KafkaMessage[] }) => Promise<unknown>;
     created.send = ((record: { topic: string; messages: KafkaMessage[] }) => {
       const started = record.messages.map((message) =>
@@ -225,39 +226,28 @@ interface AmqpMessage {
   properties: { headers?: Headers } & Record<string, unknown>;
 }
 
-/** The client facts of an amqplib channel, found once per channel. */
-const channelClients = new WeakMap<object, ClientFacts>();
-
-function channelClient(channel: object, confirm: boolean): ClientFacts {
-  let client = channelClients.get(channel);
-  if (client === undefined) {
-    const { connection } = channel as { connection?: { stream?: { remoteAddress?: unknown; remotePort?: unknown } } };
-    client = { confirm, address: connection?.stream?.remoteAddress, port: connection?.stream?.remotePort };
-    channelClients.set(channel, client);
-  }
-  return client;
-}
-
 function installAmqplib(content: SpanContent): void {
   const lib = join(dirname(require.resolve('amqplib')), 'lib');
   const { Channel, ConfirmChannel } = require(join(lib, 'channel_model.js')) as {
     Channel: { prototype: Record<string, AnyFunction> };
     ConfirmChannel: { prototype: Record<string, AnyFunction> } & (new () => unknown);
   };
-  const clientOf = (channel: object) => channelClient(channel, channel instanceof ConfirmChannel);
-  const publishFacts = (exchange: string, key: string, options: unknown, client: ClientFacts): MessageFacts => ({
-    system: 'rabbitmq',
-    destination: exchange || key,
-    message: options,
-    routingKey: key,
-    client,
-  });
+  const publishFacts = (channel: object, exchange: string, key: string, options: unknown, confirm: boolean) =>
+    ({
+      system: 'rabbitmq',
+      destination: exchange || key,
+      message: options,
+      routingKey: key,
+      client: NO_CLIENT,
+      channel,
+      confirm,
+    }) satisfies MessageFacts;
   const publish = Channel.prototype.publish as (...args: unknown[]) => unknown;
   Channel.prototype.publish = function (this: object, exchange: string, key: string, content_, options) {
     // ConfirmChannel#publish calls this one through `super`: its span is already started.
     if (this instanceof ConfirmChannel) return publish.call(this, exchange, key, content_, options);
     const headers = (options as { headers?: Headers })?.headers;
-    const started = startSend(content, publishFacts(exchange, key, options, clientOf(this)), headers);
+    const started = startSend(content, publishFacts(this, exchange, key, options, false), headers);
     const result = publish.call(this, exchange, key, content_, { ...(options as object), headers: started.headers });
     started.span.end();
     return result;
@@ -265,7 +255,7 @@ function installAmqplib(content: SpanContent): void {
   const confirmPublish = ConfirmChannel.prototype.publish as (...args: unknown[]) => unknown;
   ConfirmChannel.prototype.publish = function (this: object, exchange: string, key: string, content_, options, cb) {
     const headers = (options as { headers?: Headers })?.headers;
-    const facts = publishFacts(exchange, key, options, clientOf(this));
+    const facts = publishFacts(this, exchange, key, options, true);
     const { span, headers: sent } = startSend(content, facts, headers);
     return confirmPublish.call(
       this,
@@ -282,13 +272,18 @@ function installAmqplib(content: SpanContent): void {
   const consume = Channel.prototype.consume as (...args: unknown[]) => unknown;
   Channel.prototype.consume = function (this: object, queue: string, callback, options) {
     const handler = callback as (message: AmqpMessage | null) => unknown;
-    const client = clientOf(this);
     return consume.call(
       this,
       queue,
       (message: AmqpMessage | null) => {
         if (message === null) return handler(message);
-        const facts: MessageFacts = { system: 'rabbitmq', destination: queue, message, client };
+        const facts: MessageFacts = {
+          system: 'rabbitmq',
+          destination: queue,
+          message,
+          client: NO_CLIENT,
+          channel: this,
+        };
         const { context: active, end } = startProcess(content, facts, message.properties.headers);
         return endWhenSettled(
           context.with(active, () => handler(message)),
