@@ -5,8 +5,8 @@
  */
 import { amqplibBroker } from './broker/amqplib';
 import { kafkaBroker } from './broker/kafkajs';
-import { amqplibHotPath } from './hot/amqplib';
-import { type HotPath, kafkaHotPath } from './hot/kafkajs';
+import { hotPath } from './hot/hot-path';
+import type { HotPath } from './hot/kafkajs';
 import { upstreamSampling } from './messages';
 import {
   type BrokerJob,
@@ -21,17 +21,14 @@ import { steadyHeapTrend } from './stats';
 import { family, setUpTelemetry } from './telemetry';
 import { collectGarbage, settledHeapUsed, timeMessages } from './timing';
 
-const HOT_PREFETCH = 100;
-
-function hotPath(job: HotJob | SoakJob): Promise<HotPath> {
+function jobHotPath(job: HotJob | SoakJob): Promise<HotPath> {
   // Consumed messages carry the sampling decision an upstream producer of the same fleet made:
   // all, none, or (at 1%) every 100th message.
-  const sampled = upstreamSampling(samplingRatio(job.variant));
-  return job.client === 'kafkajs' ? kafkaHotPath(sampled, job.batch) : amqplibHotPath(sampled, job.batch, HOT_PREFETCH);
+  return hotPath(job.client, upstreamSampling(samplingRatio(job.variant)), job.batch);
 }
 
 async function runHot(job: HotJob): Promise<Measurements> {
-  const { ops, verify } = await hotPath(job);
+  const { ops, verify } = await jobHotPath(job);
   const measurements: Measurements = {};
   for (const op of ops) {
     await timeMessages(op, job.warmup, job.batch);
@@ -52,7 +49,7 @@ function runBroker(job: BrokerJob): Promise<Measurements> {
  * full GC is sampled before the first message and after every `sampleEvery`.
  */
 async function runSoak(job: SoakJob): Promise<{ measurements: Measurements; samples: [number, number][] }> {
-  const { ops, verify } = await hotPath(job);
+  const { ops, verify } = await jobHotPath(job);
   const samples: [number, number][] = [[0, settledHeapUsed()]];
   const started = process.hrtime.bigint();
   for (let done = 0; done < job.messages; done += job.sampleEvery) {

@@ -10,8 +10,7 @@
  */
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { amqplibHotPath } from './hot/amqplib';
-import { kafkaHotPath } from './hot/kafkajs';
+import { hotPath } from './hot/hot-path';
 import { upstreamSampling } from './messages';
 import { CLIENTS, type Client, VARIANTS, type VariantName } from './protocol';
 import { setUpTelemetry } from './telemetry';
@@ -48,7 +47,7 @@ async function main(): Promise<void> {
     last = span;
   });
   const sampled = upstreamSampling(1);
-  const hot = client === 'kafkajs' ? await kafkaHotPath(sampled, BATCH) : await amqplibHotPath(sampled, BATCH, BATCH);
+  const hot = await hotPath(client as Client, sampled, BATCH, BATCH);
   const spans: Record<string, SampledSpan | null> = {};
   for (const op of hot.ops) {
     last = undefined;

@@ -15,8 +15,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
-import { amqplibHotPath } from '../hot/amqplib';
-import { kafkaHotPath } from '../hot/kafkajs';
+import { hotPath } from '../hot/hot-path';
 import { upstreamSampling } from '../messages';
 import { CLIENTS, type Client, samplingRatio, VARIANTS, type VariantName } from '../protocol';
 import { max, median, min } from '../stats';
@@ -24,7 +23,6 @@ import { setUpTelemetry } from '../telemetry';
 import { collectGarbage, timeMessages } from '../timing';
 
 const BATCH = 100;
-const PREFETCH = 100;
 const WARMUP = 30_000;
 const MESSAGES = 40_000;
 const ROUNDS = 10;
@@ -49,9 +47,7 @@ async function main(): Promise<void> {
   const [variant, client, operation] = process.argv.slice(2);
   if (!VARIANTS.includes(variant as VariantName) || !CLIENTS.includes(client as Client)) usage();
   const telemetry = setUpTelemetry(variant as VariantName, client as Client);
-  const sampled = upstreamSampling(samplingRatio(variant as VariantName));
-  const hot =
-    client === 'kafkajs' ? await kafkaHotPath(sampled, BATCH) : await amqplibHotPath(sampled, BATCH, PREFETCH);
+  const hot = await hotPath(client as Client, upstreamSampling(samplingRatio(variant as VariantName)), BATCH);
   const op = hot.ops.find((candidate) => candidate.name === operation);
   if (op === undefined) {
     process.stderr.write(`${client} has no operation ${operation}: ${hot.ops.map((o) => o.name).join(', ')}\n`);
